@@ -1,0 +1,27 @@
+# The README's two commands. Both install into .venv from requirements.txt when needed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+# Fewer TensorFlow start-up lines on the console.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: install train test clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+# IMPALA on Atari Pong with the paper's Atari hyperparameters (experiment.py's defaults for atari/*).
+train: $(INSTALLED)
+	$(BIN)/python experiment.py --level_name=atari/pong --logdir=$(or $(LOGDIR),/tmp/agent/pong)
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest -n 2 tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
