@@ -1,0 +1,59 @@
+"""The Atari-57 report: per-game scores beside the paper's Table C.1, median and mean beside Table 4.
+
+    python -m atari57.report RESULTS.json [--png chart.png]
+
+The same command as `python -m dmlab30.report` (see `dmlab30.evaluation`, the suite-agnostic results
+file and report): it dispatches on the file's "suite". From Python:
+`print_report(results, png_path=None) -> str`.
+
+Everything here, ours and the paper's, is normalised with `atari57.PAPER_RANDOM_SCORES`
+(video_pinball random = 0), the convention of the paper's Table 4 means; medians do not depend on it.
+"""
+import sys
+
+import atari57
+from dmlab30 import evaluation
+from dmlab30.evaluation import format_report, print_report  # noqa: F401  (this module's API)
+
+# The paper's agents shown beside ours: (label, PAPER_TABLE_C1 field = PAPER_TABLE_4 key).
+PAPER_AGENTS = (
+    ('IMPALA deep experts', 'impala_deep_experts'),
+    ('IMPALA shallow experts', 'impala_shallow_experts'),
+    ('IMPALA deep multi-task', 'impala_deep_multitask'),
+)
+
+
+def _scores(game_returns, **kwargs):
+    return atari57.human_normalized_scores(
+        game_returns, random_scores=atari57.PAPER_RANDOM_SCORES, **kwargs)
+
+
+def build_report(game_returns):
+    """The report's content for Atari returns keyed by game id (any subset of the 57 games)."""
+    ours = _scores(game_returns)
+    paper = [_scores(atari57.paper_game_returns(field)) for _, field in PAPER_AGENTS]
+    returns = {atari57.canonical_level_name(k): v for k, v in game_returns.items()}
+    rows = [evaluation.make_row(game, returns[game], score, [p[game] for p in paper])
+            for game, score in ours.items()]
+    report = evaluation.Report('Atari-57: human-normalised scores', rows,
+                               paper_columns=tuple(label for label, _ in PAPER_AGENTS))
+    missing = [game for game in atari57.GAMES if game not in ours]
+    if missing:
+        report.notes.append(
+            f'No aggregate: the Atari-57 median and mean are over all 57 games and these results '
+            f'have {len(ours)} ({len(missing)} missing).')
+    else:
+        report.aggregates = [
+            evaluation.Aggregate(
+                f'{aggregate} over the 57 games', atari57.compute_human_normalized_score(
+                    returns, aggregate, random_scores=atari57.PAPER_RANDOM_SCORES),
+                tuple(atari57.PAPER_TABLE_4[field][aggregate] for _, field in PAPER_AGENTS))
+            for aggregate in atari57.AGGREGATES]
+    report.notes.append('Normalised with video_pinball\'s random score 0, as the paper\'s Table 4 '
+                        'means were (atari57.PAPER_RANDOM_SCORES); medians are unaffected.')
+    report.notes.append('Paper per-game scores: Table C.1 (up to 30 no-op starts), normalised alike.')
+    return report
+
+
+if __name__ == '__main__':
+    sys.exit(evaluation.main(prog='python -m atari57.report'))
