@@ -1,0 +1,109 @@
+"""Dynamic batching: concurrent callers' single inputs are stacked and run as one batch.
+
+The original release had a custom TF1 op for this. In eager TF2, `tf.nondifferentiable_batch_function`
+does not merge calls made from different Python threads (each call waits out its timeout alone,
+measured on TF 2.21), so this module batches in Python instead: a worker thread waits until
+`max_batch_size` requests are pending or `timeout_ms` has passed since the oldest one, stacks them
+with NumPy, calls the function once and hands every caller its row of the result.
+"""
+import threading
+import time
+
+import numpy as np
+import tree
+
+
+class BatcherClosedError(RuntimeError):
+  """Raised to callers of a closed `DynamicBatcher`."""
+
+
+class _Request:
+  __slots__ = ('inputs', 'outputs', 'error', 'done')
+
+  def __init__(self, inputs):
+    self.inputs = inputs
+    self.outputs = None
+    self.error = None
+    self.done = threading.Event()
+
+
+class DynamicBatcher:
+  """Calls `fn` on batches of the inputs that concurrent callers pass one at a time.
+
+  Args:
+    fn: takes a nest of arrays with a leading batch dimension, returns a nest of arrays (or tensors)
+      with the same leading batch dimension.
+    max_batch_size: the most requests in one call of `fn`; set it to the number of callers.
+    timeout_ms: how long the oldest pending request waits for the batch to fill.
+  """
+
+  def __init__(self, fn, max_batch_size, timeout_ms=10.):
+    if max_batch_size < 1:
+      raise ValueError(f'max_batch_size must be >= 1, got {max_batch_size}')
+    self._fn = fn
+    self._max_batch_size = max_batch_size
+    self._timeout = timeout_ms / 1000.
+    self._pending = []
+    self._condition = threading.Condition()
+    self._closed = False
+    self.num_batches = 0
+    self.num_requests = 0
+    self._thread = threading.Thread(target=self._run, name='dynamic_batching', daemon=True)
+    self._thread.start()
+
+  def __call__(self, inputs):
+    """Returns `fn`'s outputs for one input (a nest of arrays without the batch dimension)."""
+    request = _Request(inputs)
+    with self._condition:
+      if self._closed:
+        raise BatcherClosedError('the dynamic batcher is closed')
+      self._pending.append(request)
+      if len(self._pending) == 1 or len(self._pending) >= self._max_batch_size:
+        self._condition.notify()
+    request.done.wait()
+    if request.error is not None:
+      raise request.error
+    return request.outputs
+
+  @property
+  def mean_batch_size(self):
+    return self.num_requests / max(1, self.num_batches)
+
+  def close(self):
+    with self._condition:
+      self._closed = True
+      self._condition.notify()
+    self._thread.join()
+
+  def _next_batch(self):
+    """Waits for a full batch or the oldest request's timeout; returns [] once closed and empty."""
+    with self._condition:
+      while not self._pending and not self._closed:
+        self._condition.wait()
+      deadline = time.monotonic() + self._timeout
+      while len(self._pending) < self._max_batch_size and not self._closed:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+          break
+        self._condition.wait(remaining)
+      batch = self._pending[:self._max_batch_size]
+      del self._pending[:self._max_batch_size]
+      return batch
+
+  def _run(self):
+    while True:
+      batch = self._next_batch()
+      if not batch:
+        return
+      try:
+        stacked = tree.map_structure(lambda *xs: np.stack(xs), *[r.inputs for r in batch])
+        outputs = tree.map_structure(np.asarray, self._fn(stacked))
+        for i, request in enumerate(batch):
+          request.outputs = tree.map_structure(lambda x: x[i], outputs)  # pylint: disable=cell-var-from-loop
+      except Exception as error:  # pylint: disable=broad-except
+        for request in batch:
+          request.error = error
+      self.num_batches += 1
+      self.num_requests += len(batch)
+      for request in batch:
+        request.done.set()

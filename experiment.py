@@ -1,0 +1,728 @@
+"""IMPALA: training and testing (the original release's experiment.py, in TensorFlow 2).
+
+    python experiment.py --level_name=atari/pong --logdir=/tmp/agent/pong        # train
+    python experiment.py --level_name=atari/pong --logdir=/tmp/agent/pong --mode=test
+
+Train mode: `num_actors` actor threads each drive one environment, running in a process of its own,
+with the latest weights; their inference is dynamically batched. Every `unroll_length` steps an actor
+puts its unroll (T + 1 steps, overlapping the previous unroll by one, with the behaviour policy's
+outputs and the core state at its start) into a bounded trajectory queue. The learner takes
+`batch_size` unrolls, one batch ahead of the one it trains on (the StagingArea's role), and applies the
+V-trace actor-critic loss with RMSProp, annealing the learning rate linearly to zero.
+
+Test mode restores the latest checkpoint, plays `test_num_episodes` episodes per level and writes
+`<logdir>/evaluation.json` and its report (see `dmlab30/evaluation.py`).
+
+Flags keep the original's names and defaults (DeepMind Lab settings). For `atari/*` and `atari57`,
+flags not given on the command line take the paper's Atari values (ATARI_HYPERPARAMETERS).
+"""
+import collections
+import csv
+import dataclasses
+import os
+import queue as py_queue
+import signal
+import threading
+import time
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags
+from absl import logging
+import numpy as np
+import sonnet as snt
+import tensorflow as tf
+import tree
+
+import atari57
+import dmlab30
+from dmlab30 import evaluation
+import dynamic_batching
+import environments
+import networks
+import vtrace
+
+_FLAGS_BEFORE = frozenset(flags.FLAGS)
+
+# The original's flags, names and defaults.
+flags.DEFINE_string('logdir', '/tmp/agent', 'TensorFlow log directory.')
+flags.DEFINE_enum('mode', 'train', ['train', 'test'], 'Training or test mode.')
+flags.DEFINE_integer('test_num_episodes', 10, 'Number of episodes per level (test mode).')
+flags.DEFINE_integer('task', -1, 'Task id. Use -1 for local training.')
+flags.DEFINE_enum('job_name', 'learner', ['learner', 'actor'], 'Job name. Ignored when task is -1.')
+flags.DEFINE_integer('total_environment_frames', int(1e9),
+                     'Total environment frames to train for (agent steps x action repeats).')
+flags.DEFINE_integer('num_actors', 4, 'Number of actors.')
+flags.DEFINE_integer('batch_size', 2, 'Batch size for training (unrolls).')
+flags.DEFINE_integer('unroll_length', 100, 'Unroll length in agent steps.')
+flags.DEFINE_integer('num_action_repeats', 4, 'Number of action repeats.')
+flags.DEFINE_integer('seed', 1, 'Random seed: of the weights, and actor i plays with seed + i.')
+flags.DEFINE_float('entropy_cost', 0.00025, 'Entropy cost/multiplier.')
+flags.DEFINE_float('baseline_cost', .5, 'Baseline cost/multiplier.')
+flags.DEFINE_float('discounting', .99, 'Discounting factor.')
+flags.DEFINE_enum('reward_clipping', 'abs_one', ['abs_one', 'soft_asymmetric', 'soft_asymmetric_paper'],
+                  'Reward clipping in the loss: abs_one clips to [-1, 1]; soft_asymmetric is the '
+                  "original code's tanh squashing, soft_asymmetric_paper the paper's Figure D.1 one.")
+flags.DEFINE_string('dataset_path', '', 'Path to the dataset (psychlab levels need it).')
+flags.DEFINE_string('level_name', 'explore_goal_locations_small',
+                    "A DeepMind Lab level, 'dmlab30', 'atari/<game>' (an ale-py id such as "
+                    "atari/pong), 'atari57', or 'synthetic/dmlab'.")
+flags.DEFINE_integer('width', 96, 'Width of observation (DeepMind Lab).')
+flags.DEFINE_integer('height', 72, 'Height of observation (DeepMind Lab).')
+flags.DEFINE_float('learning_rate', 0.00048, 'Learning rate.')
+flags.DEFINE_float('decay', .99, 'RMSProp optimizer decay.')
+flags.DEFINE_float('momentum', 0., 'RMSProp momentum.')
+flags.DEFINE_float('epsilon', .1, 'RMSProp epsilon.')
+# What the port adds.
+flags.DEFINE_enum('network', 'deep', networks.NETWORKS, 'Torso: the 15-layer ResNet or the shallow CNN.')
+flags.DEFINE_bool('use_lstm', True, 'LSTM core; without it the agent is feed-forward.')
+flags.DEFINE_float('gradient_clip_norm', 0., 'Global gradient norm clipping; 0: none (the original).')
+flags.DEFINE_enum('correction', 'vtrace', vtrace.CORRECTIONS,
+                  "Off-policy correction (the paper's Table 2).")
+flags.DEFINE_bool('atari_full_action_space', False, 'All 18 Atari actions (atari57 always uses them).')
+flags.DEFINE_integer('max_episode_frames', 108_000, 'Atari episodes are cut off after this many frames.')
+flags.DEFINE_integer('test_noop_max', 30, 'Atari test episodes start with 1 to this many no-ops.')
+flags.DEFINE_integer('checkpoint_secs', 600, 'Seconds between checkpoints (one is also written at exit).')
+flags.DEFINE_integer('summary_secs', 10, 'Seconds between summaries and progress lines.')
+flags.DEFINE_float('inference_timeout_ms', 5., 'How long batched inference waits for more actors.')
+
+FLAGS = flags.FLAGS
+_OWN_FLAGS = frozenset(FLAGS) - _FLAGS_BEFORE  # For the evaluation results' metadata.
+
+# Paper appendix G.1 (Atari experts), for flags not given on the command line.
+ATARI_HYPERPARAMETERS = dict(
+    network='shallow', use_lstm=False, unroll_length=20, batch_size=32, entropy_cost=0.01,
+    learning_rate=0.0006, epsilon=0.01, gradient_clip_norm=40., total_environment_frames=int(2e8))
+
+Unroll = collections.namedtuple('Unroll', 'level_name agent_state env_outputs agent_outputs')
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  """Everything a run is decided by, resolved from the flags and checked before any work."""
+  logdir: str
+  mode: str
+  level_name: str
+  test_num_episodes: int
+  total_environment_frames: int
+  num_actors: int
+  batch_size: int
+  unroll_length: int
+  seed: int
+  entropy_cost: float
+  baseline_cost: float
+  discounting: float
+  reward_clipping: str
+  learning_rate: float
+  decay: float
+  momentum: float
+  epsilon: float
+  network: str
+  use_lstm: bool
+  gradient_clip_norm: float
+  correction: str
+  checkpoint_secs: int
+  summary_secs: int
+  inference_timeout_ms: float
+  env_config: environments.EnvConfig
+
+  @property
+  def frames_per_step(self):
+    """Environment frames consumed by one learner step."""
+    return self.unroll_length * self.batch_size * self.env_config.num_action_repeats
+
+
+def is_atari(level_name):
+  return level_name == 'atari57' or level_name.startswith('atari/')
+
+
+def config_from_flags():
+  """Reads the flags, applies the Atari defaults, checks every value; raises ValueError if bad."""
+  values = {name: FLAGS[name].value for name in (
+      'logdir', 'mode', 'level_name', 'test_num_episodes', 'total_environment_frames', 'num_actors',
+      'batch_size', 'unroll_length', 'seed', 'entropy_cost', 'baseline_cost', 'discounting',
+      'reward_clipping', 'learning_rate', 'decay', 'momentum', 'epsilon', 'network', 'use_lstm',
+      'gradient_clip_norm', 'correction', 'checkpoint_secs', 'summary_secs', 'inference_timeout_ms')}
+  if is_atari(values['level_name']):
+    defaults = {k: v for k, v in ATARI_HYPERPARAMETERS.items() if FLAGS[k].using_default_value}
+    values.update(defaults)
+    if defaults:
+      logging.info('Atari level: the paper\'s Atari values for flags not given: %s', defaults)
+
+  positive = ('test_num_episodes', 'total_environment_frames', 'num_actors', 'batch_size',
+              'unroll_length', 'num_action_repeats', 'width', 'height', 'max_episode_frames',
+              'checkpoint_secs', 'summary_secs', 'learning_rate', 'epsilon')
+  for name in positive:
+    value = values.get(name, FLAGS[name].value)
+    if not value > 0:
+      raise ValueError(f'--{name} must be positive, got {value}')
+  for name in ('entropy_cost', 'baseline_cost', 'momentum', 'gradient_clip_norm', 'test_noop_max',
+               'inference_timeout_ms'):
+    value = values.get(name, FLAGS[name].value)
+    if value < 0:
+      raise ValueError(f'--{name} must be >= 0, got {value}')
+  for name in ('discounting', 'decay'):
+    if not 0 <= values[name] <= 1:
+      raise ValueError(f'--{name} must be in [0, 1], got {values[name]}')
+  if FLAGS.task != -1:
+    raise ValueError('--task: only local training (-1) is supported by this program so far')
+
+  env_config = environments.EnvConfig(
+      width=FLAGS.width, height=FLAGS.height, num_action_repeats=FLAGS.num_action_repeats,
+      dataset_path=FLAGS.dataset_path,
+      level_cache_dir=os.path.join(values['logdir'], 'level_cache'),
+      atari_full_action_space=FLAGS.atari_full_action_space or values['level_name'] == 'atari57',
+      max_episode_frames=FLAGS.max_episode_frames, noop_max=FLAGS.test_noop_max)
+  config = Config(env_config=env_config, **values)
+  for level in set(actor_levels(config) + test_levels(config)):
+    _check_level_name(level)
+  return config
+
+
+def _check_level_name(level):
+  """Fails early, with the environment's own message, on a level that cannot be played."""
+  try:
+    environments.environment_spec(level, environments.EnvConfig())
+  except ValueError as e:
+    raise ValueError(f'--level_name: {e}') from None
+
+
+def actor_levels(config):
+  """The level each actor plays in train mode: actor i gets level i mod N of a multi-task suite."""
+  if config.level_name == 'dmlab30':
+    levels = dmlab30.TRAINING_LEVELS
+  elif config.level_name == 'atari57':
+    levels = tuple('atari/' + game for game in atari57.GAMES)
+  else:
+    levels = (config.level_name,)
+  return [levels[i % len(levels)] for i in range(config.num_actors)]
+
+
+def test_levels(config):
+  """The levels test mode plays: DMLab-30's hold-out test levels, every Atari-57 game, or the one."""
+  if config.level_name == 'dmlab30':
+    return list(dmlab30.TEST_LEVELS)
+  if config.level_name == 'atari57':
+    return ['atari/' + game for game in atari57.GAMES]
+  return [config.level_name]
+
+
+# --- The agent and its inference --------------------------------------------------------------------
+
+def build_agent(config, env_spec):
+  tf.random.set_seed(config.seed)
+  agent = networks.build_agent(config.network, env_spec.num_actions, config.use_lstm,
+                               use_instruction=env_spec.has_instruction)
+  networks.initialize(agent, env_spec.frame_shape)
+  return agent
+
+
+def example_env_output(env_spec):
+  """A StepOutput of NumPy values with the shapes and dtypes environments produce (see `as_arrays`)."""
+  observation = {'frame': np.zeros(env_spec.frame_shape, np.uint8)}
+  if env_spec.has_instruction:
+    observation['instruction'] = np.array(b'', object)
+  return environments.StepOutput(
+      reward=np.float32(0), info=environments.StepOutputInfo(np.float32(0), np.int32(0)),
+      done=np.bool_(True), observation=observation)
+
+
+def as_arrays(step_output):
+  """An environment's StepOutput as NumPy scalars and arrays, instructions as UTF-8 bytes."""
+  observation = dict(step_output.observation)
+  if 'instruction' in observation:
+    instruction = observation['instruction']
+    observation['instruction'] = np.array(
+        instruction.encode('utf-8') if isinstance(instruction, str) else bytes(instruction), object)
+  return environments.StepOutput(
+      reward=np.float32(step_output.reward),
+      info=environments.StepOutputInfo(np.float32(step_output.info.episode_return),
+                                       np.int32(step_output.info.episode_step)),
+      done=np.bool_(step_output.done), observation=observation)
+
+
+def _spec(value, batch_dims=()):
+  dtype = tf.string if value.dtype == object else tf.as_dtype(value.dtype)
+  return tf.TensorSpec(tuple(batch_dims) + value.shape, dtype)
+
+
+def make_inference(agent, env_spec, max_batch_size, timeout_ms):
+  """Dynamically batched `agent.step`: takes and returns NumPy values of a single actor."""
+  initial_state = tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1))
+  example = (np.int32(0), _without_info(example_env_output(env_spec)), initial_state)
+  signature = tree.map_structure(lambda x: _spec(x, [None]), example)
+
+  @tf.function(input_signature=signature)
+  def step(last_action, env_output, core_state):
+    return agent.step(last_action, env_output, core_state)
+
+  step(*tree.map_structure(lambda x: np.stack([x]), example))  # Trace once, before any thread.
+  return dynamic_batching.DynamicBatcher(lambda batch: step(*batch), max_batch_size, timeout_ms)
+
+
+def _without_info(env_output):
+  return env_output._replace(info=())  # The network does not read it.
+
+
+class Actor:
+  """Plays one environment with the batched policy; produces unrolls of `unroll_length` steps."""
+
+  def __init__(self, level_name, env, inference, initial_state, num_actions):
+    self.level_name = level_name
+    self._env = env
+    self._inference = inference
+    self._initial_state = initial_state
+    self._agent_state = initial_state
+    self._env_output = as_arrays(env.initial())
+    # The original's first "previous" output: action 0, uniform logits, zero baseline.
+    self._agent_output = networks.AgentOutput(
+        action=np.int32(0), policy_logits=np.zeros(num_actions, np.float32), baseline=np.float32(0))
+
+  def step(self):
+    """Acts once; returns (agent_output, env_output): the action and what it led to."""
+    agent_output, self._agent_state = self._inference(
+        (self._agent_output.action, _without_info(self._env_output), self._agent_state))
+    self._agent_output = agent_output
+    self._env_output = as_arrays(self._env.step(int(agent_output.action)))
+    return self._agent_output, self._env_output
+
+  def unroll(self, unroll_length):
+    """T steps, plus the previous unroll's last step first; with the core state at its start.
+
+    env_outputs[t] is what agent_outputs[t].action led to; agent_outputs[t + 1] was computed from
+    env_outputs[t] and agent_outputs[t].action, as in the original.
+    """
+    agent_state = self._agent_state
+    env_outputs, agent_outputs = [self._env_output], [self._agent_output]
+    for _ in range(unroll_length):
+      agent_output, env_output = self.step()
+      agent_outputs.append(agent_output)
+      env_outputs.append(env_output)
+    stack = lambda steps: tree.map_structure(lambda *xs: np.stack(xs), *steps)
+    return Unroll(np.array(self.level_name.encode('utf-8'), object), agent_state,
+                  stack(env_outputs), stack(agent_outputs))
+
+
+def unroll_example(agent, env_spec, unroll_length):
+  """An Unroll of NumPy zeros, for the trajectory queue's and the learner's signatures."""
+  state = tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1))
+  steps = unroll_length + 1
+  env_outputs = tree.map_structure(lambda x: np.stack([x] * steps), example_env_output(env_spec))
+  agent_outputs = networks.AgentOutput(
+      action=np.zeros(steps, np.int32), policy_logits=np.zeros((steps, env_spec.num_actions), np.float32),
+      baseline=np.zeros(steps, np.float32))
+  return Unroll(np.array(b'', object), state, env_outputs, agent_outputs)
+
+
+# --- The learner ------------------------------------------------------------------------------------
+
+def clip_rewards(rewards, method):
+  if method == 'abs_one':
+    return tf.clip_by_value(rewards, -1., 1.)
+  if method == 'soft_asymmetric':  # The original code.
+    squeezed = tf.tanh(rewards / 5.0)
+    return tf.where(rewards < 0, .3 * squeezed, squeezed) * 5.
+  if method == 'soft_asymmetric_paper':  # The paper's Figure D.1 caption.
+    squeezed = tf.tanh(rewards)
+    return .3 * tf.minimum(squeezed, 0.) + 5. * tf.maximum(squeezed, 0.)
+  raise ValueError(f'unknown reward clipping {method!r}')
+
+
+def compute_baseline_loss(advantages):
+  return .5 * tf.reduce_sum(tf.square(advantages))
+
+
+def compute_entropy_loss(logits):
+  policy = tf.nn.softmax(logits)
+  log_policy = tf.nn.log_softmax(logits)
+  return tf.reduce_sum(policy * log_policy)  # The negative entropy, summed over time and batch.
+
+
+def compute_policy_gradient_loss(action_log_probs, advantages):
+  return -tf.reduce_sum(action_log_probs * tf.stop_gradient(advantages))
+
+
+class Learner:
+  """The V-trace loss, RMSProp and the frame counter, with a linearly annealed learning rate."""
+
+  def __init__(self, agent, config):
+    self._agent = agent
+    self._config = config
+    self.num_env_frames = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_env_frames')
+    self.learning_rate = tf.Variable(config.learning_rate, dtype=tf.float32, trainable=False)
+    self.optimizer = snt.optimizers.RMSProp(
+        learning_rate=self.learning_rate, decay=config.decay, momentum=config.momentum,
+        epsilon=config.epsilon)
+    # Create the optimiser's slots now (a step of zeros changes nothing), so that checkpoints restore
+    # into them, and start the mean square at 1 as TF1's RMSPropOptimizer, the original's, did.
+    variables = agent.trainable_variables
+    self.optimizer.apply([tf.zeros_like(v) for v in variables], variables)
+    for ms in self.optimizer.ms:
+      ms.assign(tf.ones_like(ms))
+
+  def update_learning_rate(self):
+    progress = tf.cast(self.num_env_frames, tf.float32) / float(self._config.total_environment_frames)
+    self.learning_rate.assign(self._config.learning_rate * tf.maximum(0., 1. - progress))
+
+  def loss(self, batch):
+    """The IMPALA loss on a time-major batch; returns (total, dict of its terms and diagnostics)."""
+    config = self._config
+    learner_outputs, _ = self._agent.unroll(batch.agent_outputs.action, batch.env_outputs,
+                                            batch.agent_state)
+    bootstrap_value = learner_outputs.baseline[-1]
+    # After the shift, the actions at time t (in agent_outputs and learner_outputs) are what led to
+    # the environment outputs at time t.
+    agent_outputs = tree.map_structure(lambda t: t[1:], batch.agent_outputs)
+    rewards, _, done, _ = tree.map_structure(lambda t: t[1:], batch.env_outputs)
+    learner_outputs = tree.map_structure(lambda t: t[:-1], learner_outputs)
+
+    discounts = tf.cast(~done, tf.float32) * config.discounting
+    vtrace_returns = vtrace.from_logits(
+        behaviour_policy_logits=agent_outputs.policy_logits,
+        target_policy_logits=learner_outputs.policy_logits,
+        actions=agent_outputs.action,
+        discounts=discounts,
+        rewards=clip_rewards(rewards, config.reward_clipping),
+        values=learner_outputs.baseline,
+        bootstrap_value=bootstrap_value,
+        correction=config.correction)
+    terms = {
+        'policy_gradient_loss': compute_policy_gradient_loss(
+            vtrace_returns.target_action_log_probs, vtrace_returns.pg_advantages),
+        'baseline_loss': config.baseline_cost * compute_baseline_loss(
+            vtrace_returns.vs - learner_outputs.baseline),
+        'entropy_loss': config.entropy_cost * compute_entropy_loss(learner_outputs.policy_logits),
+    }
+    total = tf.add_n(list(terms.values()))
+    terms['total_loss'] = total
+    return total, terms
+
+  def train_step(self, batch):
+    """One update on a batch of unrolls [B, T + 1, ...]; returns the loss terms."""
+    batch = tree.map_structure(_batch_major_to_time_major, batch)
+    batch = batch._replace(agent_state=tree.map_structure(lambda t: t[0], batch.agent_state))
+    self.update_learning_rate()
+    variables = self._agent.trainable_variables
+    with tf.GradientTape() as tape:
+      total, terms = self.loss(batch)
+    gradients = tape.gradient(total, variables)
+    terms['gradient_norm'] = tf.linalg.global_norm(gradients)
+    if self._config.gradient_clip_norm > 0:
+      gradients, _ = tf.clip_by_global_norm(gradients, self._config.gradient_clip_norm,
+                                            use_norm=terms['gradient_norm'])
+    self.optimizer.apply(gradients, variables)
+    self.num_env_frames.assign_add(self._config.frames_per_step)
+    terms['learning_rate'] = self.learning_rate.read_value()
+    return terms
+
+
+def _batch_major_to_time_major(t):
+  """[B, T, ...] to [T, B, ...]; the agent state [B, ...] gets a dummy time axis the caller drops."""
+  if t.shape.rank == 1:
+    return t[tf.newaxis]
+  return tf.transpose(t, [1, 0] + list(range(2, t.shape.rank)))
+
+
+def learner_device():
+  """The learner trains on a GPU when one is visible, otherwise on the CPU."""
+  return '/device:GPU:0' if tf.config.list_logical_devices('GPU') else '/device:CPU:0'
+
+
+class Prefetcher:
+  """Takes batches off the trajectory queue one ahead of the learner, onto its device."""
+
+  def __init__(self, trajectory_queue, structure, batch_size, device):
+    self._queue = trajectory_queue
+    self._structure = structure
+    self._batch_size = batch_size
+    self._device = device
+    self._batches = py_queue.Queue(maxsize=1)
+    self.wait_seconds = 0.
+    self._thread = threading.Thread(target=self._run, name='prefetch', daemon=True)
+    self._thread.start()
+
+  def _run(self):
+    try:
+      while True:
+        flat = self._queue.dequeue_many(self._batch_size)
+        with tf.device(self._device):
+          flat = [tf.identity(t) for t in flat]
+        self._batches.put(tree.unflatten_as(self._structure, flat))
+    except (tf.errors.OutOfRangeError, tf.errors.CancelledError):
+      self._batches.put(None)  # The queue was closed.
+
+  def get(self):
+    """The next batch, or None once the queue is closed."""
+    start = time.monotonic()
+    batch = self._batches.get()
+    self.wait_seconds += time.monotonic() - start
+    return batch
+
+
+# --- Progress, summaries and the episode log ---------------------------------------------------------
+
+class Monitor:
+  """Finished episodes to TensorBoard, `<logdir>/episodes.csv` and the console's progress line."""
+
+  def __init__(self, config, writer):
+    self._config = config
+    self._writer = writer
+    self._recent = collections.defaultdict(lambda: collections.deque(maxlen=100))
+    path = os.path.join(config.logdir, 'episodes.csv')
+    new = not os.path.exists(path)
+    self._csv_file = open(path, 'a', newline='')  # pylint: disable=consider-using-with
+    self._csv = csv.writer(self._csv_file)
+    if new:
+      self._csv.writerow(['frames', 'seconds', 'level', 'episode_return', 'episode_frames'])
+    self._start = time.monotonic()
+    self._last_report = (self._start, None)
+
+  def episodes(self, batch, frames):
+    """Records the episodes that ended in a batch (those marked done after its first step)."""
+    done = batch.env_outputs.done[:, 1:].numpy()
+    if not done.any():
+      return
+    returns = batch.env_outputs.info.episode_return[:, 1:].numpy()[done]
+    lengths = batch.env_outputs.info.episode_step[:, 1:].numpy()[done]
+    levels = np.repeat(batch.level_name.numpy(), done.sum(axis=1))
+    seconds = time.monotonic() - self._start
+    with self._writer.as_default(step=frames):
+      for level, episode_return, length in zip(levels, returns, lengths):
+        level = level.decode('utf-8')
+        self._recent[level].append(float(episode_return))
+        self._csv.writerow([frames, f'{seconds:.1f}', level, float(episode_return), int(length)])
+        tf.summary.scalar(f'{level}/episode_return', episode_return)
+        tf.summary.scalar(f'{level}/episode_frames', length)
+    self._csv_file.flush()
+
+  def report(self, frames, steps, terms, extra=''):
+    """Summaries of the loss terms and rates, and a progress line, every `summary_secs`."""
+    now = time.monotonic()
+    last_time, last_frames = self._last_report
+    if last_frames is not None and now - last_time < self._config.summary_secs:
+      return
+    self._last_report = (now, frames)
+    fps = 0. if last_frames is None else (frames - last_frames) / (now - last_time)
+    with self._writer.as_default(step=frames):
+      for name, value in terms.items():
+        tf.summary.scalar(f'learner/{name}', value)
+      tf.summary.scalar('learner/frames_per_second', fps)
+      score = self.human_normalized_score()
+      if score is not None:
+        tf.summary.scalar(f'{self._config.level_name}/human_normalized_score', score)
+    returns = ', '.join(f'{level} {np.mean(r):.2f}' for level, r in sorted(self._recent.items())[:4])
+    logging.info('frames %d (%.1f%%) | %.0f frames/s | steps %d | loss %.3f | mean return (last 100): '
+                 '%s%s%s', frames, 100. * frames / self._config.total_environment_frames, fps, steps,
+                 float(terms['total_loss']), returns or 'no episode yet',
+                 '' if score is None else f' | human-normalised {score:.1f}%', extra)
+
+  def human_normalized_score(self):
+    """The running DMLab-30 (mean, capped) or Atari-57 (median) score, once every level has played."""
+    suite = {'dmlab30': dmlab30, 'atari57': atari57}.get(self._config.level_name)
+    if suite is None:
+      return None
+    returns = {level: list(r) for level, r in self._recent.items()}
+    try:
+      if suite is dmlab30:
+        return dmlab30.compute_human_normalized_score(returns, per_level_cap=100)
+      return atari57.compute_human_normalized_score(returns, aggregate='median')
+    except ValueError:
+      return None  # Not every level has finished an episode yet.
+
+  def close(self):
+    self._csv_file.close()
+
+
+# --- Train and test ---------------------------------------------------------------------------------
+
+class Stop:
+  """Set on SIGINT/SIGTERM, at the frame budget, or when a thread fails (its error is kept)."""
+
+  def __init__(self):
+    self.event = threading.Event()
+    self.error = None
+
+  def fail(self, error):
+    if self.error is None:
+      self.error = error
+    self.event.set()
+
+
+def _handle_signals(stop):
+  def handler(signum, unused_frame):
+    logging.info('Received signal %d: stopping after the current step.', signum)
+    stop.event.set()
+  previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+  return lambda: [signal.signal(s, h) for s, h in previous.items()]
+
+
+def _start_environments(levels, config, is_test, env_factory):
+  return [environments.EnvironmentProcess(env_factory, level_name=level, seed=config.seed + i,
+                                          is_test=is_test, config=config.env_config)
+          for i, level in enumerate(levels)]
+
+
+def make_checkpoint(agent, learner=None):
+  if learner is None:
+    return tf.train.Checkpoint(agent=agent)
+  return tf.train.Checkpoint(agent=agent, optimizer=learner.optimizer,
+                             num_env_frames=learner.num_env_frames)
+
+
+def train(config, env_factory=environments.create_environment):
+  """Trains until `total_environment_frames`, a signal, or a failure; checkpoints at exit."""
+  os.makedirs(config.logdir, exist_ok=True)
+  levels = actor_levels(config)
+  envs = _start_environments(levels, config, is_test=False, env_factory=env_factory)
+  stop = Stop()
+  threads = []
+  restore_signals = _handle_signals(stop)
+  try:
+    env_spec = envs[0].spec
+    with tf.device(learner_device()):
+      agent = build_agent(config, env_spec)
+      learner = Learner(agent, config)
+    checkpoint = make_checkpoint(agent, learner)
+    manager = tf.train.CheckpointManager(checkpoint, config.logdir, max_to_keep=3)
+    if manager.latest_checkpoint:
+      checkpoint.restore(manager.latest_checkpoint).assert_consumed()
+      logging.info('Restored %s at %d frames.', manager.latest_checkpoint,
+                   int(learner.num_env_frames.numpy()))
+
+    example = unroll_example(agent, env_spec, config.unroll_length)
+    flat_example = tree.flatten(example)
+    trajectory_queue = tf.queue.FIFOQueue(
+        capacity=config.batch_size, dtypes=[_spec(x).dtype for x in flat_example],
+        shapes=[x.shape for x in flat_example], shared_name='trajectories')
+    inference = make_inference(agent, env_spec, config.num_actors, config.inference_timeout_ms)
+    initial_state = tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1))
+
+    def run_actor(actor):
+      try:
+        while not stop.event.is_set():
+          trajectory_queue.enqueue(tree.flatten(actor.unroll(config.unroll_length)))
+      except (tf.errors.CancelledError, dynamic_batching.BatcherClosedError):
+        pass  # Shutting down.
+      except Exception as e:  # pylint: disable=broad-except
+        logging.exception('Actor on %s failed.', actor.level_name)
+        stop.fail(e)
+
+    for i, (level, env) in enumerate(zip(levels, envs)):
+      actor = Actor(level, env, inference, initial_state, env_spec.num_actions)
+      threads.append(threading.Thread(target=run_actor, args=(actor,), name=f'actor_{i}', daemon=True))
+      threads[-1].start()
+
+    batch_signature = tree.map_structure(lambda x: _spec(x, [config.batch_size]), example)
+    train_step = tf.function(learner.train_step, input_signature=[batch_signature])
+    prefetcher = Prefetcher(trajectory_queue, example, config.batch_size, learner_device())
+    writer = tf.summary.create_file_writer(config.logdir)
+    monitor = Monitor(config, writer)
+    last_checkpoint = time.monotonic()
+    steps = 0
+    try:
+      while not stop.event.is_set() and (
+          int(learner.num_env_frames.numpy()) < config.total_environment_frames):
+        batch = prefetcher.get()
+        if batch is None:
+          break
+        with tf.device(learner_device()):
+          terms = train_step(batch)
+        steps += 1
+        frames = int(learner.num_env_frames.numpy())
+        monitor.episodes(batch, frames)
+        monitor.report(frames, steps, terms, extra=(
+            f' | batching {inference.mean_batch_size:.1f} | learner waited {prefetcher.wait_seconds:.0f}s'))
+        if time.monotonic() - last_checkpoint > config.checkpoint_secs:
+          manager.save(checkpoint_number=frames)
+          last_checkpoint = time.monotonic()
+    finally:
+      stop.event.set()
+      trajectory_queue.close(cancel_pending_enqueues=True)
+      inference.close()
+      for thread in threads:
+        thread.join()
+      frames = int(learner.num_env_frames.numpy())
+      manager.save(checkpoint_number=frames)
+      logging.info('Saved checkpoint at %d frames to %s.', frames, config.logdir)
+      monitor.close()
+      writer.close()
+  finally:
+    restore_signals()
+    for env in envs:
+      env.close()
+  if stop.error is not None:
+    raise stop.error
+  return int(learner.num_env_frames.numpy())
+
+
+def test(config, env_factory=environments.create_environment):
+  """Plays `test_num_episodes` per level with the latest checkpoint; writes and prints the results."""
+  levels = test_levels(config)
+  envs = _start_environments(levels, config, is_test=True, env_factory=env_factory)
+  try:
+    env_spec = envs[0].spec
+    agent = build_agent(config, env_spec)
+    latest = tf.train.latest_checkpoint(config.logdir)
+    if latest is None:
+      raise ValueError(f'--logdir: no checkpoint in {config.logdir}; train there first')
+    make_checkpoint(agent).restore(latest).expect_partial()
+    frames = int(tf.train.load_variable(latest, 'num_env_frames/.ATTRIBUTES/VARIABLE_VALUE'))
+    logging.info('Testing %s (%d frames) on %d level(s).', latest, frames, len(levels))
+
+    inference = make_inference(agent, env_spec, len(levels), config.inference_timeout_ms)
+    initial_state = tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1))
+    returns = {level: [] for level in levels}
+    stop = Stop()
+
+    def play(actor):
+      try:
+        while len(returns[actor.level_name]) < config.test_num_episodes and not stop.event.is_set():
+          _, env_output = actor.step()
+          if env_output.done:
+            returns[actor.level_name].append(float(env_output.info.episode_return))
+            logging.info('%s: episode %d, return %.1f', actor.level_name,
+                         len(returns[actor.level_name]), env_output.info.episode_return)
+      except Exception as e:  # pylint: disable=broad-except
+        logging.exception('Test actor on %s failed.', actor.level_name)
+        stop.fail(e)
+
+    threads = [threading.Thread(target=play, daemon=True, args=(
+        Actor(level, env, inference, initial_state, env_spec.num_actions),))
+               for level, env in zip(levels, envs)]
+    for thread in threads:
+      thread.start()
+    for thread in threads:
+      thread.join()
+    inference.close()
+    if stop.error is not None:
+      raise stop.error
+  finally:
+    for env in envs:
+      env.close()
+
+  path = os.path.join(config.logdir, 'evaluation.json')
+  flag_values = {name: FLAGS[name].value for name in sorted(_OWN_FLAGS)}
+  results = evaluation.write_results(path, returns, config.level_name, metadata=dict(
+      frames=frames, checkpoint=latest, flags=flag_values))
+  evaluation.print_report(results, png_path=os.path.join(config.logdir, 'evaluation.png'))
+  logging.info('Wrote %s.', path)
+  return results
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  try:
+    config = config_from_flags()
+  except ValueError as e:
+    raise app.UsageError(str(e)) from None
+  logging.info('Learner device: %s.', learner_device())
+  if config.mode == 'train':
+    train(config)
+  else:
+    test(config)
+
+
+if __name__ == '__main__':
+  app.run(main)
