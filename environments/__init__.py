@@ -16,3 +16,9 @@ StepOutputInfo = collections.namedtuple('StepOutputInfo', 'episode_return episod
 # reward: float32; info: StepOutputInfo; done: bool; observation: dict with 'frame' (uint8 [H, W, C])
 # and, for DeepMind Lab, 'instruction' (the level's language instruction, a str; '' if none).
 StepOutput = collections.namedtuple('StepOutput', 'reward info done observation')
+
+# The submodules import StepOutput and StepOutputInfo from here, so they are imported after them.
+# pylint: disable=wrong-import-position
+from environments.config import EnvConfig, EnvSpec
+from environments.factory import create_environment, environment_spec
+from environments.process import EnvironmentProcess, EnvironmentProcessError, step_many

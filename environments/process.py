@@ -1,0 +1,277 @@
+"""Environments in processes of their own: the role `py_process` played in the original.
+
+An `EnvironmentProcess` runs one environment, built by a picklable factory (a module-level callable
+and its keyword arguments), in a child process, and forwards `initial()` and `step(action)` to it.
+If the child dies or stops answering, it logs an error, replaces the child with a fresh one and
+answers the call with the fresh environment's `initial()` step (done=True, info (0, 0)): the actor's
+LSTM state resets and the run goes on. The episode in progress is lost, not reported; `restarts`
+counts the replacements.
+
+The child is a fresh Python interpreter started with `subprocess` (fork + exec at once, which is safe
+in a multi-threaded TensorFlow parent, where a plain fork is not), not a `multiprocessing` Process:
+multiprocessing's 'spawn' and 'forkserver' methods re-import the parent's `__main__` module in the
+child, and a learner script that imports TensorFlow at its top would load TensorFlow into every
+environment process. The child imports only this package and the factory's module. Parent and child
+talk over a `multiprocessing.Pipe` (a socket pair carrying pickled messages).
+
+No orphans: `close()` (or leaving a `with` block) ends the child; an atexit hook closes those still
+open when the interpreter exits; and a child whose parent has gone, however it went (even SIGKILL,
+which no atexit hook or daemon flag survives), finds the pipe closed when it next waits for a call,
+and exits.
+"""
+import atexit
+import logging
+import multiprocessing
+import pickle
+import signal
+import subprocess
+import sys
+import traceback
+import weakref
+
+logger = logging.getLogger(__name__)
+
+# Waits before a child that was asked to close is killed.
+_CLOSE_TIMEOUT = 5.
+# The child's first reads: the parent's sys.path (so the factory's module imports there as it does
+# here), then the pickled factory and its keyword arguments.
+_BOOTSTRAP = """
+import sys
+from multiprocessing.connection import Connection
+connection = Connection(int(sys.argv[1]))
+sys.path[:] = connection.recv()
+from environments.process import serve
+serve(connection)
+"""
+_open_processes = weakref.WeakSet()
+
+
+class EnvironmentProcessError(RuntimeError):
+  """The process is closed, its replacement failed too, or it never became ready (`spec`)."""
+
+
+class RemoteTraceback(Exception):
+  """The child's traceback, chained to an exception the environment raised there."""
+
+  def __str__(self):
+    return '\n' + self.args[0]
+
+
+class _Lost(Exception):
+  """The child died or did not answer in time."""
+
+
+class EnvironmentProcess:
+  """One environment in a child process; `initial()`, `step(action)`, `close()` and `spec`.
+
+  Args:
+    factory: a callable that returns the environment, defined at the top level of a module the child
+      can import (pickled by reference; not in the script run as __main__).
+    call_timeout: seconds a call may take before the child is taken for hung and replaced.
+    startup_timeout: the same for the child's first call, which includes building the environment
+      (DeepMind Lab compiles the level's map then, which can take minutes).
+    **factory_kwargs: passed to `factory`; must be picklable.
+
+  The child starts at once but without waiting for it, so that many can be built in parallel; the
+  first call waits. Exceptions the environment raises are raised here, with the child's traceback,
+  and the environment stays in use. One caller at a time: each actor thread owns its process.
+  """
+
+  def __init__(self, factory, /, *, call_timeout=60., startup_timeout=600., **factory_kwargs):
+    for name, value in (('call_timeout', call_timeout), ('startup_timeout', startup_timeout)):
+      if not value > 0:
+        raise ValueError(f'{name} must be positive, got {value!r}')
+    self._call_timeout = call_timeout
+    self._startup_timeout = startup_timeout
+    self._description = f'{getattr(factory, "__qualname__", factory)}({factory_kwargs})'
+    self._payload = pickle.dumps((factory, factory_kwargs))
+    self.restarts = 0
+    self._process = None
+    self._start()
+    _open_processes.add(self)
+
+  def _start(self):
+    self._connection, child_end = multiprocessing.Pipe()
+    with child_end:
+      self._process = subprocess.Popen(
+          [sys.executable, '-c', _BOOTSTRAP, str(child_end.fileno())],
+          pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL)
+    self._ready = False
+    self._spec = None
+    self._answered_calls = 0
+    self._awaiting_answer = False
+    try:
+      self._connection.send(sys.path)
+      self._connection.send_bytes(self._payload)
+    except OSError:
+      pass  # It died at once; the first wait for an answer finds out.
+
+  @property
+  def pid(self):
+    return self._process.pid
+
+  @property
+  def spec(self):
+    """What the environment's `spec` attribute holds (an EnvSpec for this package's environments)."""
+    try:
+      self._wait_until_ready()
+    except _Lost as lost:
+      raise EnvironmentProcessError(f'{self._description}: the environment process {lost}') from None
+    return self._spec
+
+  def initial(self):
+    self._request('initial')
+    return self._answer_or_replace()
+
+  def step(self, action):
+    self.step_async(action)
+    return self.step_wait()
+
+  def step_async(self, action):
+    """Sends the step; `step_wait()` returns its result. Lets many environments step at once."""
+    self._request('step', action)
+
+  def step_wait(self):
+    return self._answer_or_replace()
+
+  def _request(self, method, *args):
+    if self._process is None:
+      raise EnvironmentProcessError(f'{self._description}: the environment process is closed')
+    if self._awaiting_answer:
+      raise EnvironmentProcessError('step_async() must be followed by step_wait() before a new call')
+    self._awaiting_answer = True
+    try:
+      self._connection.send((method, args))
+    except OSError:
+      pass  # The child is gone; the wait for the answer finds out and replaces it.
+
+  def _receive(self, timeout):
+    # poll() also returns when the child has gone: the pipe then reads as closed.
+    if not self._connection.poll(timeout):
+      raise _Lost(f'did not answer within {timeout:g} s')
+    try:
+      kind, *payload = self._connection.recv()
+    except (EOFError, OSError):
+      raise _Lost('died') from None
+    if kind == 'error':
+      error, remote_traceback = payload
+      raise error from RemoteTraceback(remote_traceback)
+    return payload
+
+  def _wait_until_ready(self):
+    if not self._ready:
+      self._spec, = self._receive(self._startup_timeout)
+      self._ready = True
+
+  def _answer(self):
+    self._awaiting_answer = False
+    self._wait_until_ready()
+    timeout = self._call_timeout if self._answered_calls else self._startup_timeout
+    result, = self._receive(timeout)
+    self._answered_calls += 1
+    return result
+
+  def _answer_or_replace(self):
+    try:
+      return self._answer()
+    except _Lost as lost:
+      return self._replace(lost)
+
+  def _replace(self, lost):
+    pid = self.pid
+    self._kill()
+    logger.error('Environment process %d for %s %s (exit code %s). Replacing it with a fresh one; '
+                 'the episode in progress is lost.', pid, self._description, lost,
+                 self._process.returncode)
+    self.restarts += 1
+    self._start()
+    self._request('initial')
+    try:
+      return self._answer()
+    except _Lost as lost_again:
+      self._kill()
+      raise EnvironmentProcessError(
+          f'{self._description}: the replacement environment process {lost_again}') from None
+
+  def _kill(self):
+    self._process.kill()
+    self._process.wait()
+    self._connection.close()
+
+  def close(self):
+    """Ends the child (asking first, then killing it). Safe to call more than once."""
+    if self._process is None:
+      return
+    _open_processes.discard(self)
+    try:
+      self._connection.send(('close', ()))
+    except OSError:
+      pass
+    try:
+      self._process.wait(_CLOSE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+      logger.warning('Environment process %d did not close in %g s; killing it.', self.pid,
+                     _CLOSE_TIMEOUT)
+    self._kill()
+    self._process = None
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *unused_exc_info):
+    self.close()
+
+
+def step_many(processes, actions):
+  """Steps every process with its action, all at once; returns their StepOutputs in order."""
+  processes = list(processes)
+  actions = list(actions)
+  if len(processes) != len(actions):
+    raise ValueError(f'{len(processes)} processes but {len(actions)} actions')
+  for process, action in zip(processes, actions):
+    process.step_async(action)
+  return [process.step_wait() for process in processes]
+
+
+@atexit.register
+def _close_open_processes():
+  for process in list(_open_processes):
+    process.close()
+
+
+def _send_error(connection, error):
+  remote_traceback = ''.join(traceback.format_exception(error))
+  try:
+    pickle.loads(pickle.dumps(error))
+  except Exception:  # pylint: disable=broad-except
+    # Not every exception survives pickling; its type and message still can.
+    error = RuntimeError(f'{type(error).__name__}: {error}')
+  connection.send(('error', error, remote_traceback))
+
+
+def serve(connection):
+  """The child's side: builds the environment, then answers calls until closed or orphaned."""
+  # Ctrl-C reaches the whole process group; the parent decides when environments end.
+  signal.signal(signal.SIGINT, signal.SIG_IGN)
+  try:
+    factory, factory_kwargs = pickle.loads(connection.recv_bytes())
+    environment = factory(**factory_kwargs)
+  except Exception as error:  # pylint: disable=broad-except
+    _send_error(connection, error)
+    return
+  try:
+    connection.send(('ready', getattr(environment, 'spec', None)))
+    while True:
+      method, args = connection.recv()
+      if method == 'close':
+        return
+      try:
+        result = getattr(environment, method)(*args)
+      except Exception as error:  # pylint: disable=broad-except
+        _send_error(connection, error)
+        continue
+      connection.send(('ok', result))
+  except (EOFError, OSError):
+    pass  # The parent has gone.
+  finally:
+    environment.close()

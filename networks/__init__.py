@@ -1,0 +1,48 @@
+"""Sonnet 2 IMPALA agents (paper section 5, Figure 3).
+
+    agent = networks.build_agent('deep', num_actions=9, use_lstm=True, use_instruction=True)
+    networks.initialize(agent, frame_shape=(72, 96, 3))  # creates the variables
+    state = agent.initial_state(batch_size)
+    output, state = agent.step(last_action, env_output, state)          # actor, [B]
+    outputs, state = agent.unroll(last_actions, env_outputs, state)     # learner, [T, B]
+"""
+import numpy as np
+import tensorflow as tf
+
+from environments import StepOutput
+from networks import torsos
+from networks.agent import Agent, AgentOutput
+
+NETWORKS = ('shallow', 'deep')
+
+_TORSOS = {'shallow': torsos.ShallowTorso, 'deep': torsos.DeepTorso}
+
+
+def build_agent(network, num_actions, use_lstm, use_instruction):
+  """Returns an `Agent` (a snt.Module) whose variables are created on its first call."""
+  if network not in _TORSOS:
+    raise ValueError(f'network must be one of {NETWORKS}, got {network!r}')
+  return Agent(_TORSOS[network](), num_actions, use_lstm, use_instruction)
+
+
+def initialize(agent, frame_shape):
+  """Creates the agent's variables with one eager step on a dummy batch of one.
+
+  Call it before wrapping training in `tf.function` or reading `agent.trainable_variables`.
+  frame_shape: (H, W, C) of the uint8 frames, e.g. (72, 96, 3) for DMLab, (84, 84, 4) for Atari.
+  """
+  observation = {'frame': tf.zeros((1,) + tuple(frame_shape), tf.uint8)}
+  if agent.use_instruction:
+    # More than one word, so the dummy step runs the same code as a real one.
+    observation['instruction'] = tf.constant(['initialize the agent'])
+  env_output = StepOutput(
+      reward=tf.zeros([1]), info=(), done=tf.ones([1], tf.bool), observation=observation)
+  agent.step(tf.zeros([1], tf.int32), env_output, agent.initial_state(1))
+
+
+def num_parameters(agent):
+  """Number of trainable scalars (after `initialize`)."""
+  return int(sum(np.prod(v.shape) for v in agent.trainable_variables))
+
+
+__all__ = ['NETWORKS', 'Agent', 'AgentOutput', 'build_agent', 'initialize', 'num_parameters']

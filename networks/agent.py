@@ -1,0 +1,95 @@
+"""The IMPALA agent: torso, optional instruction encoder, optional LSTM core, policy and value heads."""
+import collections
+
+import sonnet as snt
+import tensorflow as tf
+import tree
+
+from networks import instruction as instruction_lib
+
+AgentOutput = collections.namedtuple('AgentOutput', 'action policy_logits baseline')
+
+CORE_SIZE = 256
+
+
+class Agent(snt.Module):
+  """Actor and learner views of one network.
+
+  `step` takes a batch of single steps ([B] leading dims), `unroll` a time-major [T, B] trajectory;
+  both give the same numbers for the same inputs. `env_output` is an `environments.StepOutput`;
+  its `info` is never read.
+
+  Sonnet creates the variables on the first call. Call `networks.initialize` (or `step`/`unroll`
+  once) before asking for `trainable_variables` or building an optimiser on them.
+  """
+
+  def __init__(self, torso, num_actions, use_lstm, use_instruction, name='agent'):
+    super().__init__(name=name)
+    self._num_actions = num_actions
+    self._use_instruction = use_instruction
+    self._torso = torso
+    self._instruction_encoder = (
+        instruction_lib.InstructionEncoder() if use_instruction else None)
+    self._core = snt.LSTM(CORE_SIZE, name='core') if use_lstm else None
+    self._policy_logits = snt.Linear(num_actions, name='policy_logits')
+    self._baseline = snt.Linear(1, name='baseline')
+
+  @property
+  def num_actions(self):
+    return self._num_actions
+
+  @property
+  def use_instruction(self):
+    return self._use_instruction
+
+  def initial_state(self, batch_size):
+    """LSTMState(hidden, cell) of zeros [B, 256], or () for the feed-forward agent."""
+    if self._core is None:
+      return ()
+    return self._core.initial_state(batch_size)
+
+  def step(self, last_action, env_output, state):
+    """One step for a batch: last_action int32 [B], env_output leaves [B, ...]."""
+    core_input = self._core_input(last_action, env_output.reward, env_output.observation)
+    core_output, state = self._core_step(core_input, env_output.done, state)
+    return self._head(core_output), state
+
+  def unroll(self, last_actions, env_outputs, state):
+    """A trajectory: last_actions int32 [T, B], env_outputs leaves [T, B, ...]; T must be static.
+
+    Returns AgentOutput with [T, B] leading dims and the state after the last step.
+    """
+    # Torso and heads see T * B independent inputs; only the core needs the time loop.
+    core_inputs = snt.BatchApply(self._core_input)(
+        last_actions, env_outputs.reward, env_outputs.observation)
+    core_outputs = []
+    for core_input, done in zip(tf.unstack(core_inputs), tf.unstack(env_outputs.done)):
+      core_output, state = self._core_step(core_input, done, state)
+      core_outputs.append(core_output)
+    return snt.BatchApply(self._head)(tf.stack(core_outputs)), state
+
+  def _core_input(self, last_action, reward, observation):
+    """Torso features ++ clipped reward ++ one-hot last action (++ instruction encoding)."""
+    frame = tf.cast(observation['frame'], tf.float32) / 255.
+    parts = [
+        self._torso(frame),
+        tf.clip_by_value(tf.cast(reward, tf.float32), -1., 1.)[:, None],
+        tf.one_hot(last_action, self._num_actions),
+    ]
+    if self._instruction_encoder is not None:
+      parts.append(self._instruction_encoder(observation['instruction']))
+    return tf.concat(parts, axis=1)
+
+  def _core_step(self, core_input, done, state):
+    if self._core is None:
+      return core_input, state
+    # `done` marks the first step of a new episode: start it from a zero state.
+    state = tree.map_structure(
+        lambda s: tf.where(done[:, None], tf.zeros_like(s), s), state)
+    return self._core(core_input, state)
+
+  def _head(self, core_output):
+    policy_logits = self._policy_logits(core_output)
+    baseline = tf.squeeze(self._baseline(core_output), axis=-1)
+    action = tf.random.categorical(policy_logits, num_samples=1, dtype=tf.int32)
+    return AgentOutput(tf.squeeze(action, axis=1), policy_logits, baseline)

@@ -1,0 +1,59 @@
+"""Convolutional torsos: float frames [B, H, W, C] in [0, 1] -> features [B, 256].
+
+Both follow paper Figure 3. The shallow torso uses VALID padding, as in the Nature DQN network it
+comes from; with SAME padding the shallow DMLab agent would have about 1.5M parameters instead of
+the paper's 1.2M. The deep torso's padding is SAME, as in the original release.
+"""
+import sonnet as snt
+import tensorflow as tf
+
+
+class ShallowTorso(snt.Module):
+  """Conv 16 8x8/4, relu, conv 32 4x4/2, relu, flatten, FC 256, relu."""
+
+  def __init__(self, name='shallow_torso'):
+    super().__init__(name=name)
+    self._conv1 = snt.Conv2D(16, 8, stride=4, padding='VALID', name='conv_1')
+    self._conv2 = snt.Conv2D(32, 4, stride=2, padding='VALID', name='conv_2')
+    self._fc = snt.Linear(256, name='fc')
+
+  def __call__(self, frames):
+    x = tf.nn.relu(self._conv1(frames))
+    x = tf.nn.relu(self._conv2(x))
+    return tf.nn.relu(self._fc(snt.flatten(x)))
+
+
+class ResidualBlock(snt.Module):
+  """x + conv(relu(conv(relu(x)))), both convs 3x3 SAME with the input's channel count."""
+
+  def __init__(self, channels, name=None):
+    super().__init__(name=name)
+    self._conv1 = snt.Conv2D(channels, 3, stride=1, padding='SAME', name='conv_1')
+    self._conv2 = snt.Conv2D(channels, 3, stride=1, padding='SAME', name='conv_2')
+
+  def __call__(self, x):
+    y = self._conv1(tf.nn.relu(x))
+    y = self._conv2(tf.nn.relu(y))
+    return x + y
+
+
+class DeepTorso(snt.Module):
+  """Three sections (16, 32, 32 channels) of conv, max-pool /2 and two residual blocks; 15 convs."""
+
+  def __init__(self, name='deep_torso'):
+    super().__init__(name=name)
+    self._sections = []
+    for i, channels in enumerate((16, 32, 32)):
+      conv = snt.Conv2D(channels, 3, stride=1, padding='SAME', name=f'section_{i}_conv')
+      blocks = [ResidualBlock(channels, name=f'section_{i}_residual_{j}') for j in range(2)]
+      self._sections.append((conv, blocks))
+    self._fc = snt.Linear(256, name='fc')
+
+  def __call__(self, frames):
+    x = frames
+    for conv, blocks in self._sections:
+      x = tf.nn.max_pool2d(conv(x), ksize=3, strides=2, padding='SAME')
+      for block in blocks:
+        x = block(x)
+    x = snt.flatten(tf.nn.relu(x))
+    return tf.nn.relu(self._fc(x))

@@ -1,0 +1,203 @@
+"""Environment processes: same results as in-process, replacement of dead or hung ones, no orphans."""
+import logging
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import environments
+from environments import base
+
+HANG, RAISE = -1, -2  # Actions the counting environment treats specially.
+REPOSITORY = pathlib.Path(environments.__file__).parents[1]
+
+
+class CountingEnvironment(base.Environment):
+  """Reward 1 per step, episodes of 3 steps; HANG never returns, RAISE raises a ValueError."""
+
+  def __init__(self, fail_if_exists=None):
+    if fail_if_exists and os.path.exists(fail_if_exists):
+      raise RuntimeError('cannot build this environment')
+    self.spec = environments.EnvSpec((2, 2, 1), False, 2, 4)
+
+  def _begin_episode(self, first):
+    self._steps = 0
+    return self._observation()
+
+  def _act(self, action):
+    if action == HANG:
+      time.sleep(3600)
+    if action == RAISE:
+      raise ValueError('bad action for the counting environment')
+    self._steps += 1
+    return 1., self._steps == 3
+
+  def _observation(self):
+    return {'frame': np.full((2, 2, 1), self._steps, np.uint8), 'pid': os.getpid()}
+
+
+def counting_environment(**kwargs):
+  return CountingEnvironment(**kwargs)
+
+
+def is_running(pid):
+  """Whether `pid` is a live process (a zombie, one nobody has reaped yet, counts as gone)."""
+  try:
+    with open(f'/proc/{pid}/stat', encoding='ascii') as stat:
+      state = stat.read().rsplit(')', 1)[1].split()[0]
+  except FileNotFoundError:
+    return False
+  return state not in ('Z', 'X')
+
+
+def wait_until_gone(pid, timeout=10.):
+  deadline = time.monotonic() + timeout
+  while is_running(pid) and time.monotonic() < deadline:
+    time.sleep(.05)
+  return not is_running(pid)
+
+
+@pytest.fixture(name='process')
+def fixture_process():
+  with environments.EnvironmentProcess(counting_environment, call_timeout=.5,
+                                       startup_timeout=60.) as process:
+    yield process
+
+
+def test_matches_the_environment_in_process():
+  kwargs = dict(level_name='synthetic/dmlab', seed=4, is_test=False, config=environments.EnvConfig())
+  local = environments.create_environment(**kwargs)
+  with environments.EnvironmentProcess(environments.create_environment, **kwargs) as process:
+    assert process.spec == local.spec
+    pairs = [(process.initial(), local.initial())]
+    pairs += [(process.step(a), local.step(a)) for a in np.random.RandomState(0).randint(9, size=50)]
+  for remote, here in pairs:
+    assert (remote.reward, remote.info, remote.done) == (here.reward, here.info, here.done)
+    assert remote.observation['instruction'] == here.observation['instruction']
+    np.testing.assert_array_equal(remote.observation['frame'], here.observation['frame'])
+
+
+def test_killed_process_is_replaced_and_the_run_goes_on(process, caplog):
+  process.initial()
+  assert process.step(0).info == (1, 4)
+  old_pid = process.pid
+  os.kill(old_pid, signal.SIGKILL)
+  with caplog.at_level(logging.ERROR):
+    output = process.step(0)
+  # The fresh environment's first step: done, reward 0, info (0, 0), so the agent's state resets.
+  assert (output.reward, output.info, output.done) == (0, (0, 0), True)
+  assert output.observation['pid'] == process.pid != old_pid
+  assert process.restarts == 1
+  assert not is_running(old_pid)
+  assert 'died' in caplog.text and str(old_pid) in caplog.text
+  assert [tuple(process.step(0).info) for _ in range(3)] == [(1, 4), (2, 8), (3, 12)]
+
+
+def test_hung_process_is_replaced_after_the_timeout(process, caplog):
+  process.initial()
+  old_pid = process.pid
+  start = time.monotonic()
+  with caplog.at_level(logging.ERROR):
+    output = process.step(HANG)
+  assert time.monotonic() - start < 30
+  assert output.done and output.info == (0, 0)
+  assert process.restarts == 1 and process.pid != old_pid
+  assert not is_running(old_pid)
+  assert 'did not answer within 0.5 s' in caplog.text
+  assert process.step(0).info == (1, 4)
+
+
+def test_environment_errors_are_raised_in_the_caller(process):
+  process.initial()
+  with pytest.raises(ValueError, match='bad action') as raised:
+    process.step(RAISE)
+  assert 'in _act' in str(raised.value.__cause__)  # The child's traceback.
+  assert process.restarts == 0
+  assert process.step(0).info == (1, 4)  # The environment still works.
+
+
+def test_startup_errors_are_raised_in_the_caller():
+  with environments.EnvironmentProcess(environments.create_environment,
+                                       level_name='atari/no_such_game') as process:
+    with pytest.raises(ValueError, match='no_such_game'):
+      process.initial()
+
+
+def test_a_failing_replacement_is_an_error_not_a_loop(tmp_path):
+  marker = tmp_path / 'broken'
+  with environments.EnvironmentProcess(counting_environment, fail_if_exists=str(marker)) as process:
+    process.initial()
+    marker.touch()
+    os.kill(process.pid, signal.SIGKILL)
+    with pytest.raises(RuntimeError, match='cannot build'):
+      process.step(0)
+
+
+def test_close_leaves_no_process():
+  processes = [environments.EnvironmentProcess(counting_environment) for _ in range(2)]
+  processes[0].initial()  # One busy, one never used.
+  pids = [p.pid for p in processes]
+  for p in processes:
+    p.close()
+    p.close()  # Closing twice is harmless.
+  assert not any(is_running(pid) for pid in pids)
+  with pytest.raises(environments.EnvironmentProcessError, match='closed'):
+    processes[0].step(0)
+
+
+@pytest.mark.parametrize('ending', ['os.kill(os.getpid(), signal.SIGKILL)', 'sys.exit(0)'])
+def test_children_end_with_their_parent(ending):
+  """A parent killed outright (its children see the pipe close) or exiting without close() (atexit)."""
+  script = ('import os, signal, sys, environments\n'
+            "p = environments.EnvironmentProcess(environments.create_environment, "
+            "level_name='synthetic/dmlab')\n"
+            'p.initial()\n'
+            'print(p.pid, flush=True)\n' + ending)
+  result = subprocess.run([sys.executable, '-c', script], cwd=REPOSITORY, capture_output=True,
+                          text=True, timeout=60)
+  child = int(result.stdout.split()[0])
+  assert wait_until_gone(child)
+
+
+def test_step_many_matches_one_by_one():
+  config = environments.EnvConfig()
+  seeds = [1, 2, 3]
+  locals_ = [environments.create_environment('synthetic/dmlab', seed=s, config=config) for s in seeds]
+  processes = [environments.EnvironmentProcess(environments.create_environment,
+                                               level_name='synthetic/dmlab', seed=s, config=config)
+               for s in seeds]
+  try:
+    for p, e in zip(processes, locals_):
+      p.initial()
+      e.initial()
+    for actions in np.random.RandomState(0).randint(9, size=(20, 3)):
+      remote = environments.step_many(processes, actions)
+      here = [e.step(a) for e, a in zip(locals_, actions)]
+      for r, h in zip(remote, here):
+        assert (r.reward, r.info, r.done) == (h.reward, h.info, h.done)
+        np.testing.assert_array_equal(r.observation['frame'], h.observation['frame'])
+    with pytest.raises(ValueError, match='actions'):
+      environments.step_many(processes, [0])
+  finally:
+    for p in processes:
+      p.close()
+
+
+def test_step_async_needs_step_wait(process):
+  process.initial()
+  process.step_async(0)
+  with pytest.raises(environments.EnvironmentProcessError, match='step_wait'):
+    process.step_async(0)
+  assert process.step_wait().info == (1, 4)
+
+
+def test_bad_arguments():
+  with pytest.raises(ValueError, match='call_timeout'):
+    environments.EnvironmentProcess(counting_environment, call_timeout=0)
+  with pytest.raises(Exception, match='pickle|lambda'):
+    environments.EnvironmentProcess(lambda: CountingEnvironment())
