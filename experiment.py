@@ -400,8 +400,9 @@ class Learner:
 
   def train_step(self, batch):
     """One update on a batch of unrolls [B, T + 1, ...]; returns the loss terms."""
-    batch = tree.map_structure(_batch_major_to_time_major, batch)
-    batch = batch._replace(agent_state=tree.map_structure(lambda t: t[0], batch.agent_state))
+    batch = tree.map_structure(tf.convert_to_tensor, batch)
+    batch = batch._replace(env_outputs=_time_major(batch.env_outputs),
+                           agent_outputs=_time_major(batch.agent_outputs))
     self.update_learning_rate()
     variables = self._agent.trainable_variables
     with tf.GradientTape() as tape:
@@ -417,11 +418,9 @@ class Learner:
     return terms
 
 
-def _batch_major_to_time_major(t):
-  """[B, T, ...] to [T, B, ...]; the agent state [B, ...] gets a dummy time axis the caller drops."""
-  if t.shape.rank == 1:
-    return t[tf.newaxis]
-  return tf.transpose(t, [1, 0] + list(range(2, t.shape.rank)))
+def _time_major(nest):
+  """[B, T, ...] to [T, B, ...] for every tensor of a nest."""
+  return tree.map_structure(lambda t: tf.transpose(t, [1, 0] + list(range(2, t.shape.rank))), nest)
 
 
 def learner_device():

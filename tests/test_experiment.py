@@ -1,0 +1,198 @@
+"""experiment.py end to end: learning, checkpoints and resume, test mode, and refusing bad flags."""
+import csv
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+from absl import flags
+from absl.testing import flagsaver
+import numpy as np
+import pytest
+import tensorflow as tf
+import tree
+
+import environments
+from environments import base
+import experiment
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CUE_ACTIONS = 3
+CUE_EPISODE_STEPS = 10
+
+
+class CueEnvironment(base.Environment):
+  """A cue shows which of 3 actions pays 1 this step; 10 steps an episode (random play: 3.3)."""
+
+  def __init__(self, seed):
+    self.spec = environments.EnvSpec((36, 36, 1), False, CUE_ACTIONS, 1)
+    self._random = np.random.RandomState(seed)
+
+  def _next_cue(self):
+    self._cue = self._random.randint(CUE_ACTIONS)
+    frame = np.zeros(self.spec.frame_shape, np.uint8)
+    frame[:, 12 * self._cue:12 * (self._cue + 1)] = 255  # The cue is which third is bright.
+    return {'frame': frame}
+
+  def _begin_episode(self, first):
+    self._steps = 0
+    return self._next_cue()
+
+  def _act(self, action):
+    reward = float(base.check_action(action, CUE_ACTIONS) == self._cue)
+    self._steps += 1
+    self._observation_after = self._next_cue()
+    return reward, self._steps >= CUE_EPISODE_STEPS
+
+  def _observation(self):
+    return self._observation_after
+
+
+def make_cue_environment(level_name, seed, is_test, config):
+  del level_name, is_test, config
+  return CueEnvironment(seed)
+
+
+@pytest.fixture(autouse=True)
+def parsed_flags():
+  if not flags.FLAGS.is_parsed():
+    flags.FLAGS.mark_as_parsed()
+  with flagsaver.flagsaver():
+    yield
+
+
+def make_config(logdir, **overrides):
+  with flagsaver.flagsaver(logdir=str(logdir), **overrides):
+    return experiment.config_from_flags()
+
+
+def cue_config(logdir, **overrides):
+  config = make_config(logdir, level_name='synthetic/dmlab', network='shallow', use_lstm=False,
+                       num_actors=4, batch_size=8, unroll_length=10, entropy_cost=0.01,
+                       learning_rate=0.002, epsilon=0.01, total_environment_frames=24_000,
+                       num_action_repeats=1, summary_secs=5)
+  return dataclasses.replace(config, level_name='test/cue', **overrides)
+
+
+def episode_returns(logdir):
+  with open(os.path.join(logdir, 'episodes.csv')) as f:
+    return [float(row['episode_return']) for row in csv.DictReader(f)]
+
+
+def test_impala_learns_the_cue_task_and_a_flipped_advantage_does_not(tmp_path, monkeypatch):
+  experiment.train(cue_config(tmp_path / 'correct'), env_factory=make_cue_environment)
+  learned = np.mean(episode_returns(tmp_path / 'correct')[-40:])
+  assert learned > 8.5, f'mean return {learned:.2f} of 10 at the end; random play gets 3.3'
+
+  original = experiment.compute_policy_gradient_loss
+  monkeypatch.setattr(experiment, 'compute_policy_gradient_loss',
+                      lambda log_probs, advantages: original(log_probs, -advantages))
+  experiment.train(cue_config(tmp_path / 'flipped'), env_factory=make_cue_environment)
+  broken = np.mean(episode_returns(tmp_path / 'flipped')[-40:])
+  assert broken < 3.4, f'the flipped advantage still reached {broken:.2f}'
+
+
+def test_pong_train_checkpoint_resume_and_test(tmp_path):
+  config = make_config(tmp_path, level_name='atari/pong', num_actors=2, batch_size=2,
+                       total_environment_frames=3200, test_num_episodes=1)
+  assert config.unroll_length == 20 and config.network == 'shallow'  # The paper's Atari values.
+  assert experiment.train(config) == 3200
+  assert tf.train.latest_checkpoint(tmp_path).endswith('ckpt-3200')
+
+  # Same logdir, more frames: the counter and the learning-rate schedule continue from 3200.
+  config = dataclasses.replace(config, total_environment_frames=6400)
+  assert experiment.train(config) == 6400
+  latest = tf.train.latest_checkpoint(tmp_path)
+  assert latest.endswith('ckpt-6400')
+  assert tf.train.load_variable(latest, 'num_env_frames/.ATTRIBUTES/VARIABLE_VALUE') == 6400
+
+  results = experiment.test(dataclasses.replace(config, mode='test'))
+  with open(tmp_path / 'evaluation.json') as f:
+    written = json.load(f)
+  assert written['episode_returns'] == results['episode_returns']
+  assert len(written['episode_returns']['pong']) == 1
+  assert -21 <= written['episode_returns']['pong'][0] <= 21
+  assert written['metadata']['frames'] == 6400
+  assert (tmp_path / 'evaluation.png').stat().st_size > 0
+
+
+def _random_batch(example, batch_size, num_actions, rng):
+  def fill(x):
+    shape = (batch_size,) + x.shape
+    if x.dtype == object:
+      return np.full(shape, b'', object)
+    if x.dtype == np.bool_:
+      return rng.uniform(size=shape) < 0.1
+    if x.dtype == np.int32:
+      return rng.integers(0, num_actions, size=shape).astype(np.int32)
+    if x.dtype == np.uint8:
+      return rng.integers(0, 256, size=shape).astype(np.uint8)
+    return rng.normal(size=shape).astype(x.dtype)
+  return tree.map_structure(fill, example)
+
+
+def test_checkpoint_restores_weights_optimiser_state_and_frames(tmp_path):
+  config = make_config(tmp_path, level_name='synthetic/dmlab', network='shallow', unroll_length=5,
+                       batch_size=3, total_environment_frames=10_000)
+  spec = environments.environment_spec('synthetic/dmlab')
+  agent = experiment.build_agent(config, spec)
+  learner = experiment.Learner(agent, config)
+  batch = _random_batch(experiment.unroll_example(agent, spec, config.unroll_length),
+                        config.batch_size, spec.num_actions, np.random.default_rng(0))
+  for _ in range(2):
+    learner.train_step(batch)
+  path = experiment.make_checkpoint(agent, learner).save(tmp_path / 'ckpt')
+
+  restored_agent = experiment.build_agent(dataclasses.replace(config, seed=7), spec)
+  restored = experiment.Learner(restored_agent, config)
+  experiment.make_checkpoint(restored_agent, restored).restore(path).assert_consumed()
+  assert int(restored.num_env_frames.numpy()) == 2 * config.frames_per_step
+  for saved, loaded in zip([*agent.trainable_variables, *learner.optimizer.ms],
+                           [*restored_agent.trainable_variables, *restored.optimizer.ms]):
+    np.testing.assert_array_equal(saved.numpy(), loaded.numpy())
+  # The annealed learning rate follows the restored counter.
+  restored.update_learning_rate()
+  expected = config.learning_rate * (1 - 2 * config.frames_per_step / config.total_environment_frames)
+  np.testing.assert_allclose(restored.learning_rate.numpy(), expected, rtol=1e-6)
+
+
+def test_optimiser_mean_square_starts_at_one_as_tf1_rmsprop(tmp_path):
+  config = make_config(tmp_path, level_name='synthetic/dmlab', network='shallow')
+  spec = environments.environment_spec('synthetic/dmlab')
+  agent = experiment.build_agent(config, spec)
+  learner = experiment.Learner(agent, config)
+  assert all(np.all(ms.numpy() == 1) for ms in learner.optimizer.ms)
+  weights = [v.numpy() for v in agent.trainable_variables]
+  assert all(np.array_equal(w, v.numpy()) for w, v in zip(weights, agent.trainable_variables))
+
+
+@pytest.mark.parametrize('method,rewards,expected', [
+    ('abs_one', [-3., -0.5, 0., 0.5, 3.], [-1., -0.5, 0., 0.5, 1.]),
+    ('soft_asymmetric', [-5., 5.], [1.5 * np.tanh(-1.), 5 * np.tanh(1.)]),
+    ('soft_asymmetric_paper', [-5., 5.], [0.3 * np.tanh(-5.), 5 * np.tanh(5.)]),
+])
+def test_reward_clipping(method, rewards, expected):
+  np.testing.assert_allclose(experiment.clip_rewards(tf.constant(rewards), method), expected,
+                             rtol=1e-6)
+
+
+@pytest.mark.parametrize('overrides,message', [
+    (dict(num_actors=0), '--num_actors must be positive'),
+    (dict(batch_size=-1), '--batch_size must be positive'),
+    (dict(discounting=1.5), r'--discounting must be in \[0, 1\]'),
+    (dict(entropy_cost=-0.1), '--entropy_cost must be >= 0'),
+    (dict(level_name='atari/no_such_game'), '--level_name'),
+])
+def test_bad_flags_are_refused(tmp_path, overrides, message):
+  with pytest.raises(ValueError, match=message):
+    make_config(tmp_path, **overrides)
+
+
+def test_command_line_refuses_bad_flags_before_any_work(tmp_path):
+  result = subprocess.run(
+      [sys.executable, 'experiment.py', '--num_actors=0', f'--logdir={tmp_path}'],
+      cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+  assert result.returncode != 0
+  assert '--num_actors must be positive' in result.stderr
+  assert not os.listdir(tmp_path)  # Nothing was started or written.
