@@ -1,0 +1,381 @@
+"""The Dockerfile and the README's commands, checked without a Docker engine.
+
+The image can only be built where Docker runs. Meanwhile these checks keep it honest: its base image
+and tools are pinned, it installs the project with the same pins as `make` (requirements.txt), what it
+copies exists and is not excluded by .dockerignore, it runs the test suite, and its default command,
+like every `experiment.py` command line in the README, uses only flags experiment.py defines, with
+values they accept.
+"""
+import collections
+import fnmatch
+import importlib.util
+import json
+import os
+import re
+import shlex
+
+from absl import flags
+import pytest
+
+import experiment  # noqa: F401  (defines the flags checked here)
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLAGS = flags.FLAGS
+# Python packages the image installs outside .venv, only to package DeepMind Lab's wheel.
+BUILD_ONLY_PACKAGES = frozenset({'wheel'})
+SHELL_OPERATOR = re.compile(r'^[();<>|&]+$')
+README_SECTION = '## Reproducing the paper'
+# The original release's DMLab-30 settings (its README; SPEC.md, Hyperparameters).
+DMLAB30_SETTINGS = {
+    'num_actors': '150', 'batch_size': '32', 'entropy_cost': '0.0033391318945337044',
+    'learning_rate': '0.00031866995608948655', 'reward_clipping': 'soft_asymmetric',
+    'total_environment_frames': '10000000000',
+}
+
+Instruction = collections.namedtuple('Instruction', 'keyword arguments heredocs line')
+
+
+def read(name):
+  with open(os.path.join(REPO, name)) as f:
+    return f.read()
+
+
+# --- Reading a Dockerfile --------------------------------------------------------------------------
+
+def parse_dockerfile(text):
+  """Instructions with continuation lines joined, comments dropped and here-documents collected."""
+  lines = text.splitlines()
+  instructions = []
+  i = 0
+  while i < len(lines):
+    line, number = lines[i], i + 1
+    i += 1
+    if not line.strip() or line.lstrip().startswith('#'):
+      continue
+    while line.rstrip().endswith('\\') and i < len(lines):
+      following = lines[i]
+      i += 1
+      if following.lstrip().startswith('#'):
+        continue  # A comment inside a continued instruction is dropped; the instruction goes on.
+      line = line.rstrip()[:-1] + ' ' + following.strip()
+    keyword, _, arguments = line.strip().partition(' ')
+    heredocs = []
+    if keyword.upper() in ('RUN', 'COPY', 'ADD'):
+      for match in re.finditer(r'<<-?(["\']?)([A-Za-z_][A-Za-z0-9_]*)\1', arguments):
+        body = []
+        while i < len(lines) and lines[i].strip() != match.group(2):
+          body.append(lines[i])
+          i += 1
+        assert i < len(lines), f'Dockerfile line {number}: here-document {match.group(2)} never ends'
+        i += 1
+        heredocs.append('\n'.join(body))
+    instructions.append(Instruction(keyword.upper(), arguments.strip(), heredocs, number))
+  return instructions
+
+
+def run_scripts(instructions):
+  """(index, shell text) of each RUN: its here-documents, or its command line."""
+  return [(index, '\n'.join(step.heredocs) or step.arguments)
+          for index, step in enumerate(instructions) if step.keyword == 'RUN']
+
+
+def arg_defaults(instructions):
+  values = {}
+  for step in instructions:
+    if step.keyword == 'ARG' and '=' in step.arguments:
+      name, _, value = step.arguments.partition('=')
+      values[name.strip()] = value.strip().strip('"')
+  return values
+
+
+def requirement_pins():
+  pins = {}
+  for line in read('requirements.txt').splitlines():
+    line = line.split('#')[0].strip()
+    if line:
+      name, separator, version = line.partition('==')
+      assert separator, f'requirements.txt: {line!r} is not pinned with =='
+      pins[normalize(name)] = version.strip()
+  return pins
+
+
+def normalize(name):
+  return re.sub(r'[-_.]+', '-', name.split('[')[0]).lower()
+
+
+def pip_install_arguments(script):
+  """The arguments of every `pip install` in a shell script."""
+  for line in script.splitlines():
+    for match in re.finditer(r'\bpip3? install\b(.*?)(?=&&|;|\|\||$)', line):
+      yield shlex.split(match.group(1))
+
+
+def dockerignore_patterns():
+  lines = read('.dockerignore').splitlines()
+  return [line.strip().lstrip('/') for line in lines if line.strip() and not line.startswith('#')]
+
+
+def is_ignored(path, patterns):
+  """Whether .dockerignore leaves `path` (or a folder it is in) out of the build context."""
+  parts = path.strip('/').split('/')
+  prefixes = ['/'.join(parts[:n]) for n in range(1, len(parts) + 1)]
+  for pattern in patterns:
+    candidates = [pattern] + ([pattern[3:]] if pattern.startswith('**/') else [])
+    if any(fnmatch.fnmatchcase(prefix, p) for prefix in prefixes for p in candidates):
+      return True
+  return False
+
+
+@pytest.fixture(name='dockerfile', scope='module')
+def fixture_dockerfile():
+  return parse_dockerfile(read('Dockerfile'))
+
+
+# --- Reading command lines -------------------------------------------------------------------------
+
+def shell_tokens(line):
+  lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+  lexer.whitespace_split = True
+  return list(lexer)
+
+
+def logical_lines(script):
+  """The lines of a shell script with continuations joined and here-document bodies left out."""
+  lines, current, terminator = [], '', None
+  for raw in script.splitlines():
+    if terminator is not None:
+      terminator = None if raw.strip() == terminator else terminator
+      continue
+    if raw.rstrip().endswith('\\'):
+      current += raw.rstrip()[:-1] + ' '
+      continue
+    line, current = current + raw, ''
+    lines.append(line)
+    heredoc = re.search(r'<<-?\s*(["\']?)([A-Za-z_][A-Za-z0-9_]*)\1', line)
+    if heredoc:
+      terminator = heredoc.group(2)
+  if current:
+    lines.append(current)
+  return lines
+
+
+def experiment_commands(script):
+  """The argument lists of every `experiment.py` command in a shell script."""
+  commands = []
+  for line in logical_lines(script):
+    if 'experiment.py' not in line:
+      continue
+    tokens = shell_tokens(line)
+    for start, token in enumerate(tokens):
+      if token.endswith('experiment.py'):
+        end = start + 1
+        while end < len(tokens) and not SHELL_OPERATOR.match(tokens[end]):
+          end += 1
+        commands.append(tokens[start + 1:end])
+  return commands
+
+
+def python_modules(script):
+  """The modules run with `python -m` in a shell script."""
+  modules = []
+  for line in logical_lines(script):
+    tokens = shell_tokens(line) if ' -m ' in line else []
+    for before, token, after in zip(tokens, tokens[1:], tokens[2:]):
+      if token == '-m' and re.search(r'python[0-9.]*$', before):
+        modules.append(after)
+  return modules
+
+
+def flag_values(arguments):
+  """{name: value} of `--name=value` arguments."""
+  return dict(argument[2:].split('=', 1) for argument in arguments
+              if argument.startswith('--') and '=' in argument)
+
+
+def flag_problems(arguments):
+  """What is wrong with an experiment.py argument list: unknown flags, values the flags refuse."""
+  problems = []
+  for argument in arguments:
+    if not argument.startswith('--'):
+      problems.append(f'{argument!r}: experiment.py takes no positional arguments')
+      continue
+    name, has_value, value = argument[2:].partition('=')
+    if name not in FLAGS:
+      negated = name[2:] if name.startswith('no') else None
+      if not (negated in FLAGS and FLAGS[negated].boolean and not has_value):
+        problems.append(f'--{name}: experiment.py defines no such flag')
+      continue
+    flag = FLAGS[name]
+    if not has_value:
+      if not flag.boolean:
+        problems.append(f'--{name}: needs a value (--{name}=...)')
+      continue
+    if '$' in value or '[' in value:
+      continue  # A shell variable or a placeholder: its value is the user's.
+    try:
+      flag.parser.parse(value)
+    except ValueError as e:
+      problems.append(f'--{name}={value}: {e}')
+  return problems
+
+
+def readme_section(text, heading):
+  start = text.index(heading)
+  end = text.find('\n## ', start + len(heading))
+  return text[start:] if end == -1 else text[start:end]
+
+
+def code_blocks(markdown):
+  return re.findall(r'```(?:sh|bash|shell|console)\n(.*?)```', markdown, flags=re.DOTALL)
+
+
+# --- The Dockerfile --------------------------------------------------------------------------------
+
+def test_base_image_is_pinned_and_matches_the_projects_python(dockerfile):
+  froms = [step for step in dockerfile if step.keyword == 'FROM']
+  assert froms, 'the Dockerfile has no FROM'
+  python = re.search(r'python(3\.[0-9]+)', read('Makefile')).group(1)  # What `make install` uses.
+  for step in froms:
+    image = next(token for token in step.arguments.split() if not token.startswith('--'))
+    if '@sha256:' in image:
+      continue
+    name, _, tag = image.rpartition(':') if ':' in image.rsplit('/', 1)[-1] else (image, '', '')
+    assert tag and tag != 'latest' and re.search(r'[0-9]', tag), f'FROM {image}: not a pinned tag'
+    if name.endswith('python'):
+      assert tag.startswith(python + '.'), f'FROM {image}: the Makefile uses Python {python}'
+
+
+def test_installs_the_project_with_the_pins_of_make(dockerfile):
+  scripts = run_scripts(dockerfile)
+  install = [index for index, script in scripts if re.search(r'\bmake install\b', script)]
+  assert install, 'the Dockerfile does not run `make install`'
+  copied = {source for step in dockerfile[:install[0]] if step.keyword == 'COPY'
+            for source in step.arguments.split()[:-1]}
+  assert {'requirements.txt', 'Makefile'} <= copied, 'requirements.txt and Makefile must be copied first'
+
+  pins = requirement_pins()
+  for _, script in scripts:
+    for arguments in pip_install_arguments(script):
+      expects_value = False
+      for argument in arguments:
+        if expects_value:
+          expects_value = False
+          assert argument == 'requirements.txt' or '/' in argument or '$' in argument, argument
+        elif argument in ('-r', '--requirement', '-c', '--constraint', '-t', '--target'):
+          expects_value = True
+        elif argument.startswith('-') or '/' in argument or '$' in argument:
+          continue  # An option, or a path such as the DeepMind Lab wheel.
+        else:
+          name, separator, version = argument.partition('==')
+          assert separator, f'pip install {argument}: not pinned with =='
+          if normalize(name) in pins:
+            assert version == pins[normalize(name)], f'{argument}: requirements.txt pins {pins[normalize(name)]}'
+          else:
+            assert normalize(name) in BUILD_ONLY_PACKAGES, f'{argument}: not in requirements.txt'
+
+
+def test_pins_deepmind_lab_and_bazel_as_the_readme_says(dockerfile):
+  args = arg_defaults(dockerfile)
+  assert re.fullmatch(r'release-[0-9]{4}-[0-9]{2}-[0-9]{2}', args['DMLAB_RELEASE'])
+  assert re.fullmatch(r'[0-9]+\.[0-9]+\.[0-9]+', args['BAZEL_VERSION'])
+  scripts = '\n'.join(script for _, script in run_scripts(dockerfile))
+  assert re.search(r'git clone .*--branch "?\$\{?DMLAB_RELEASE\}?"?', scripts)
+  assert re.search(r'bazel-\$\{?BAZEL_VERSION\}?-linux-x86_64\.sha256', scripts)
+  assert 'sha256sum -c' in scripts
+  assert 'python.BUILD' in scripts  # DeepMind Lab is built against this image's Python headers.
+  section = readme_section(read('README.md'), README_SECTION)
+  base = next(step.arguments.split()[-1] for step in dockerfile if step.keyword == 'FROM')
+  for fact in (args['DMLAB_RELEASE'], f'Bazel {args["BAZEL_VERSION"]}', base):
+    assert fact in section, f'the README\'s "{README_SECTION}" does not say {fact!r}'
+
+
+def test_copies_only_what_exists_and_is_not_ignored(dockerfile):
+  patterns = dockerignore_patterns()
+  for step in dockerfile:
+    if step.keyword not in ('COPY', 'ADD') or '--from=' in step.arguments or step.heredocs:
+      continue
+    sources = [token for token in step.arguments.split() if not token.startswith('--')][:-1]
+    for source in sources:
+      assert os.path.exists(os.path.join(REPO, source)), f'line {step.line}: {source} does not exist'
+      if source != '.':
+        assert not is_ignored(source, patterns), f'line {step.line}: .dockerignore excludes {source}'
+
+
+def test_dockerignore_keeps_the_host_venv_out_and_the_tests_in():
+  patterns = dockerignore_patterns()
+  assert is_ignored('.venv', patterns) and is_ignored('.venv/bin/python', patterns)
+  needed = ['Dockerfile', '.dockerignore', 'README.md', 'Makefile', 'requirements.txt', 'pytest.ini',
+            'experiment.py', 'tests/test_dockerfile.py', 'tests/test_dmlab_real.py']
+  assert [path for path in needed if is_ignored(path, patterns)] == []
+
+
+def test_runs_the_whole_test_suite_with_deepmind_lab_installed(dockerfile):
+  scripts = run_scripts(dockerfile)
+  tests = [index for index, script in scripts if re.search(r'\bmake test\b', script)]
+  assert tests, 'the Dockerfile does not run `make test`'
+  dmlab = [index for index, script in scripts if 'build_pip_package' in script]
+  copy_all = [index for index, step in enumerate(dockerfile)
+              if step.keyword == 'COPY' and step.arguments.split()[0] == '.']
+  assert dmlab and copy_all and max(dmlab[0], copy_all[0]) < tests[-1]
+
+
+def test_default_command_trains_briefly_then_tests_with_defined_flags(dockerfile):
+  cmd = [step for step in dockerfile if step.keyword == 'CMD'][-1]
+  command = json.loads(cmd.arguments)  # The exec form.
+  assert command[:2] == ['sh', '-c'] and len(command) == 3
+  train, test = experiment_commands(command[2])
+  assert flag_problems(train) + flag_problems(test) == []
+  train, test = flag_values(train), flag_values(test)
+  assert train.get('mode', 'train') == 'train' and test['mode'] == 'test'
+  for name in ('level_name', 'logdir', 'dataset_path'):
+    assert train[name] == test[name], name
+  assert not train['level_name'].startswith(('atari', 'synthetic/'))  # A DeepMind Lab level.
+  assert int(train['total_environment_frames']) <= 100_000 and int(test['test_num_episodes']) <= 5
+  variable = re.fullmatch(r'\$\{?(\w+)\}?', train['dataset_path']).group(1)
+  assert any(step.keyword == 'ENV' and step.arguments.startswith(variable + '=') for step in dockerfile)
+
+
+# --- The README's commands --------------------------------------------------------------------------
+
+def test_readme_experiment_commands_use_defined_flags_and_accepted_values():
+  readme = read('README.md')
+  commands = [command for block in code_blocks(readme) for command in experiment_commands(block)]
+  reproducing = [command for block in code_blocks(readme_section(readme, README_SECTION))
+                 for command in experiment_commands(block)]
+  assert len(reproducing) >= 8, f'the README\'s "{README_SECTION}" has too few experiment.py commands'
+  problems = [f'experiment.py {" ".join(command)}\n    {problem}'
+              for command in commands for problem in flag_problems(command)]
+  assert not problems, 'README commands experiment.py would refuse:\n' + '\n'.join(problems)
+
+
+def test_readme_runs_only_modules_that_exist():
+  modules = [module for block in code_blocks(read('README.md')) for module in python_modules(block)]
+  assert 'dmlab30.report' in modules and 'atari57.report' in modules
+  assert [module for module in modules if importlib.util.find_spec(module) is None] == []
+
+
+def test_readme_uses_the_papers_settings():
+  section = readme_section(read('README.md'), README_SECTION)
+  commands = [flag_values(command) for block in code_blocks(section)
+              for command in experiment_commands(block)]
+  dmlab30_training = [c for c in commands if c.get('level_name') == 'dmlab30'
+                      and c.get('mode', 'train') == 'train' and c.get('job_name') != 'actor']
+  assert len(dmlab30_training) >= 2  # On one machine, and the learner across machines.
+  for command in dmlab30_training:
+    assert {name: command.get(name) for name in DMLAB30_SETTINGS} == DMLAB30_SETTINGS
+    assert command.get('network', FLAGS['network'].default) == 'deep'
+  tests = [c for c in commands if c.get('mode') == 'test']
+  assert {c['test_num_episodes'] for c in tests if c['level_name'] == 'dmlab30'} == {'500'}
+  assert {c['test_num_episodes'] for c in tests if experiment.is_atari(c['level_name'])} == {'200'}
+  multitask = [c for c in commands if c.get('level_name') == 'atari57']
+  assert multitask and all(c.get('network') == 'deep' for c in multitask)
+
+
+def test_flag_checker_catches_what_experiment_py_would_refuse():
+  assert flag_problems(['--level_name=atari/pong', '--nouse_lstm', '--use_lstm=false', '--task=$i']) == []
+  bad = ['--no_such_flag=1', '--mode=bogus', '--nomode', '--total_environment_frames=1e10',
+         '--num_actors', 'positional']
+  assert len(flag_problems(bad)) == len(bad)
+  script = 'for i in 1 2; do\n  python experiment.py --job_name=actor \\\n      --task=$i &\ndone\n'
+  assert experiment_commands(script) == [['--job_name=actor', '--task=$i']]
+  assert logical_lines("python - <<'PY'\nexperiment.py\nPY\necho") == ["python - <<'PY'", 'echo']
