@@ -1,10 +1,11 @@
-"""Dynamic batching: concurrent callers' single inputs are stacked and run as one batch.
+"""Dynamic batching: concurrent callers' inputs are concatenated and run as one batch.
 
 The original release had a custom TF1 op for this. In eager TF2, `tf.nondifferentiable_batch_function`
 does not merge calls made from different Python threads (each call waits out its timeout alone,
 measured on TF 2.21), so this module batches in Python instead: a worker thread waits until
-`max_batch_size` requests are pending or `timeout_ms` has passed since the oldest one, stacks them
-with NumPy, calls the function once and hands every caller its row of the result.
+`max_batch_size` rows are pending or `timeout_ms` has passed since the oldest request, concatenates
+them with NumPy, calls the function once and hands every caller its rows of the result. A caller may
+bring several rows at once (an actor thread stepping several environments).
 """
 import threading
 import time
@@ -18,22 +19,23 @@ class BatcherClosedError(RuntimeError):
 
 
 class _Request:
-  __slots__ = ('inputs', 'outputs', 'error', 'done')
+  __slots__ = ('inputs', 'rows', 'outputs', 'error', 'done')
 
   def __init__(self, inputs):
     self.inputs = inputs
+    self.rows = len(tree.flatten(inputs)[0])
     self.outputs = None
     self.error = None
     self.done = threading.Event()
 
 
 class DynamicBatcher:
-  """Calls `fn` on batches of the inputs that concurrent callers pass one at a time.
+  """Calls `fn` on batches made of the inputs that concurrent callers pass.
 
   Args:
     fn: takes a nest of arrays with a leading batch dimension, returns a nest of arrays (or tensors)
       with the same leading batch dimension.
-    max_batch_size: the most requests in one call of `fn`; set it to the number of callers.
+    max_batch_size: rows in a full batch; set it to the rows all callers bring together.
     timeout_ms: how long the oldest pending request waits for the batch to fill.
   """
 
@@ -44,21 +46,23 @@ class DynamicBatcher:
     self._max_batch_size = max_batch_size
     self._timeout = timeout_ms / 1000.
     self._pending = []
+    self._pending_rows = 0
     self._condition = threading.Condition()
     self._closed = False
     self.num_batches = 0
-    self.num_requests = 0
+    self.num_rows = 0
     self._thread = threading.Thread(target=self._run, name='dynamic_batching', daemon=True)
     self._thread.start()
 
   def __call__(self, inputs):
-    """Returns `fn`'s outputs for one input (a nest of arrays without the batch dimension)."""
+    """Returns `fn`'s outputs for `inputs` (a nest of arrays with a leading batch dimension)."""
     request = _Request(inputs)
     with self._condition:
       if self._closed:
         raise BatcherClosedError('the dynamic batcher is closed')
       self._pending.append(request)
-      if len(self._pending) == 1 or len(self._pending) >= self._max_batch_size:
+      self._pending_rows += request.rows
+      if len(self._pending) == 1 or self._pending_rows >= self._max_batch_size:
         self._condition.notify()
     request.done.wait()
     if request.error is not None:
@@ -67,7 +71,8 @@ class DynamicBatcher:
 
   @property
   def mean_batch_size(self):
-    return self.num_requests / max(1, self.num_batches)
+    """Rows per call of `fn`."""
+    return self.num_rows / max(1, self.num_batches)
 
   def close(self):
     with self._condition:
@@ -81,13 +86,13 @@ class DynamicBatcher:
       while not self._pending and not self._closed:
         self._condition.wait()
       deadline = time.monotonic() + self._timeout
-      while len(self._pending) < self._max_batch_size and not self._closed:
+      while self._pending_rows < self._max_batch_size and not self._closed:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
           break
         self._condition.wait(remaining)
-      batch = self._pending[:self._max_batch_size]
-      del self._pending[:self._max_batch_size]
+      batch, self._pending = self._pending, []
+      self._pending_rows = 0
       return batch
 
   def _run(self):
@@ -96,14 +101,17 @@ class DynamicBatcher:
       if not batch:
         return
       try:
-        stacked = tree.map_structure(lambda *xs: np.stack(xs), *[r.inputs for r in batch])
-        outputs = tree.map_structure(np.asarray, self._fn(stacked))
-        for i, request in enumerate(batch):
-          request.outputs = tree.map_structure(lambda x: x[i], outputs)  # pylint: disable=cell-var-from-loop
+        inputs = tree.map_structure(lambda *xs: np.concatenate(xs), *[r.inputs for r in batch])
+        outputs = tree.map_structure(np.asarray, self._fn(inputs))
+        start = 0
+        for request in batch:
+          end = start + request.rows
+          request.outputs = tree.map_structure(lambda x: x[start:end], outputs)  # pylint: disable=cell-var-from-loop
+          start = end
       except Exception as error:  # pylint: disable=broad-except
         for request in batch:
           request.error = error
       self.num_batches += 1
-      self.num_requests += len(batch)
+      self.num_rows += sum(r.rows for r in batch)
       for request in batch:
         request.done.set()

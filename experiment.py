@@ -85,6 +85,8 @@ flags.DEFINE_integer('max_episode_frames', 108_000, 'Atari episodes are cut off 
 flags.DEFINE_integer('test_noop_max', 30, 'Atari test episodes start with 1 to this many no-ops.')
 flags.DEFINE_integer('checkpoint_secs', 600, 'Seconds between checkpoints (one is also written at exit).')
 flags.DEFINE_integer('summary_secs', 10, 'Seconds between summaries and progress lines.')
+flags.DEFINE_integer('actor_threads', 4, 'Threads that drive the actors, each stepping its share of '
+                     'them together (one inference request per step for the share).')
 flags.DEFINE_float('inference_timeout_ms', 5., 'How long batched inference waits for more actors.')
 
 FLAGS = flags.FLAGS
@@ -95,7 +97,9 @@ ATARI_HYPERPARAMETERS = dict(
     network='shallow', use_lstm=False, unroll_length=20, batch_size=32, entropy_cost=0.01,
     learning_rate=0.0006, epsilon=0.01, gradient_clip_norm=40., total_environment_frames=int(2e8))
 
-Unroll = collections.namedtuple('Unroll', 'level_name agent_state env_outputs agent_outputs')
+# level_name and actor (its index) identify where an unroll comes from; agent_state is the core state
+# at its start; env_outputs and agent_outputs hold T + 1 steps.
+Unroll = collections.namedtuple('Unroll', 'level_name actor agent_state env_outputs agent_outputs')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +128,7 @@ class Config:
   correction: str
   checkpoint_secs: int
   summary_secs: int
+  actor_threads: int
   inference_timeout_ms: float
   env_config: environments.EnvConfig
 
@@ -143,7 +148,8 @@ def config_from_flags():
       'logdir', 'mode', 'level_name', 'test_num_episodes', 'total_environment_frames', 'num_actors',
       'batch_size', 'unroll_length', 'seed', 'entropy_cost', 'baseline_cost', 'discounting',
       'reward_clipping', 'learning_rate', 'decay', 'momentum', 'epsilon', 'network', 'use_lstm',
-      'gradient_clip_norm', 'correction', 'checkpoint_secs', 'summary_secs', 'inference_timeout_ms')}
+      'gradient_clip_norm', 'correction', 'checkpoint_secs', 'summary_secs', 'actor_threads',
+      'inference_timeout_ms')}
   if is_atari(values['level_name']):
     defaults = {k: v for k, v in ATARI_HYPERPARAMETERS.items() if FLAGS[k].using_default_value}
     values.update(defaults)
@@ -152,7 +158,7 @@ def config_from_flags():
 
   positive = ('test_num_episodes', 'total_environment_frames', 'num_actors', 'batch_size',
               'unroll_length', 'num_action_repeats', 'width', 'height', 'max_episode_frames',
-              'checkpoint_secs', 'summary_secs', 'learning_rate', 'epsilon')
+              'checkpoint_secs', 'summary_secs', 'actor_threads', 'learning_rate', 'epsilon')
   for name in positive:
     value = values.get(name, FLAGS[name].value)
     if not value > 0:
@@ -248,7 +254,7 @@ def _spec(value, batch_dims=()):
 
 
 def make_inference(agent, env_spec, max_batch_size, timeout_ms):
-  """Dynamically batched `agent.step`: takes and returns NumPy values of a single actor."""
+  """Dynamically batched `agent.step`: takes and returns NumPy values of a group of actors."""
   initial_state = tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1))
   example = (np.int32(0), _without_info(example_env_output(env_spec)), initial_state)
   signature = tree.map_structure(lambda x: _spec(x, [None]), example)
@@ -257,7 +263,7 @@ def make_inference(agent, env_spec, max_batch_size, timeout_ms):
   def step(last_action, env_output, core_state):
     return agent.step(last_action, env_output, core_state)
 
-  step(*tree.map_structure(lambda x: np.stack([x]), example))  # Trace once, before any thread.
+  step(*_stack([example]))  # Trace once, before any thread.
   return dynamic_batching.DynamicBatcher(lambda batch: step(*batch), max_batch_size, timeout_ms)
 
 
@@ -266,32 +272,38 @@ def _without_info(env_output):
 
 
 class Actor:
-  """Plays one environment with the batched policy; produces unrolls of `unroll_length` steps."""
+  """Plays a group of environments (each an actor of the paper) with one inference request per step.
 
-  def __init__(self, level_name, env, inference, initial_state, num_actions):
-    self.level_name = level_name
-    self._env = env
+  Every environment keeps its own level, seed, process and core state; grouping them only saves the
+  per-request overhead of the Python side. Values are batched over the group ([K, ...]).
+  """
+
+  def __init__(self, level_names, actor_ids, envs, inference, initial_state, num_actions):
+    self.level_names = np.array([name.encode('utf-8') for name in level_names], object)
+    self.actor_ids = np.array(actor_ids, np.int32)
+    self._envs = envs
     self._inference = inference
-    self._initial_state = initial_state
-    self._agent_state = initial_state
-    self._env_output = as_arrays(env.initial())
+    group = len(envs)
+    self._agent_state = tree.map_structure(lambda s: np.stack([s] * group), initial_state)
+    self._env_output = _stack([as_arrays(env.initial()) for env in envs])
     # The original's first "previous" output: action 0, uniform logits, zero baseline.
     self._agent_output = networks.AgentOutput(
-        action=np.int32(0), policy_logits=np.zeros(num_actions, np.float32), baseline=np.float32(0))
+        action=np.zeros(group, np.int32), policy_logits=np.zeros((group, num_actions), np.float32),
+        baseline=np.zeros(group, np.float32))
 
   def step(self):
-    """Acts once; returns (agent_output, env_output): the action and what it led to."""
-    agent_output, self._agent_state = self._inference(
+    """Acts once in every environment; returns (agent_output, env_output): actions and what they led to."""
+    self._agent_output, self._agent_state = self._inference(
         (self._agent_output.action, _without_info(self._env_output), self._agent_state))
-    self._agent_output = agent_output
-    self._env_output = as_arrays(self._env.step(int(agent_output.action)))
+    steps = environments.step_many(self._envs, self._agent_output.action.tolist())
+    self._env_output = _stack([as_arrays(step) for step in steps])
     return self._agent_output, self._env_output
 
   def unroll(self, unroll_length):
-    """T steps, plus the previous unroll's last step first; with the core state at its start.
+    """K unrolls of T steps, each with the previous unroll's last step first and its core state.
 
     env_outputs[t] is what agent_outputs[t].action led to; agent_outputs[t + 1] was computed from
-    env_outputs[t] and agent_outputs[t].action, as in the original.
+    env_outputs[t] and agent_outputs[t].action, as in the original. Leaves are [K, T + 1, ...].
     """
     agent_state = self._agent_state
     env_outputs, agent_outputs = [self._env_output], [self._agent_output]
@@ -299,9 +311,12 @@ class Actor:
       agent_output, env_output = self.step()
       agent_outputs.append(agent_output)
       env_outputs.append(env_output)
-    stack = lambda steps: tree.map_structure(lambda *xs: np.stack(xs), *steps)
-    return Unroll(np.array(self.level_name.encode('utf-8'), object), agent_state,
-                  stack(env_outputs), stack(agent_outputs))
+    return Unroll(self.level_names, self.actor_ids, agent_state, _stack(env_outputs, axis=1),
+                  _stack(agent_outputs, axis=1))
+
+
+def _stack(nests, axis=0):
+  return tree.map_structure(lambda *xs: np.stack(xs, axis=axis), *nests)
 
 
 def unroll_example(agent, env_spec, unroll_length):
@@ -312,7 +327,7 @@ def unroll_example(agent, env_spec, unroll_length):
   agent_outputs = networks.AgentOutput(
       action=np.zeros(steps, np.int32), policy_logits=np.zeros((steps, env_spec.num_actions), np.float32),
       baseline=np.zeros(steps, np.float32))
-  return Unroll(np.array(b'', object), state, env_outputs, agent_outputs)
+  return Unroll(np.array(b'', object), np.int32(0), state, env_outputs, agent_outputs)
 
 
 # --- The learner ------------------------------------------------------------------------------------
@@ -479,7 +494,9 @@ class Monitor:
 
   def episodes(self, batch, frames):
     """Records the episodes that ended in a batch (those marked done after its first step)."""
-    done = batch.env_outputs.done[:, 1:].numpy()
+    # A zero length marks the start after a replaced environment process, not an episode.
+    done = (batch.env_outputs.done[:, 1:].numpy() &
+            (batch.env_outputs.info.episode_step[:, 1:].numpy() > 0))
     if not done.any():
       return
     returns = batch.env_outputs.info.episode_return[:, 1:].numpy()[done]
@@ -556,10 +573,12 @@ def _handle_signals(stop):
   return lambda: [signal.signal(s, h) for s, h in previous.items()]
 
 
-def _start_environments(levels, config, is_test, env_factory):
-  return [environments.EnvironmentProcess(env_factory, level_name=level, seed=config.seed + i,
+def _start_environments(config, actor_ids, is_test, env_factory, levels=None):
+  """One environment process per actor: actor i plays its level with seed `seed + i`."""
+  levels = levels or actor_levels(config)
+  return [environments.EnvironmentProcess(env_factory, level_name=levels[i], seed=config.seed + i,
                                           is_test=is_test, config=config.env_config)
-          for i, level in enumerate(levels)]
+          for i in actor_ids]
 
 
 def make_checkpoint(agent, learner=None):
@@ -569,96 +588,142 @@ def make_checkpoint(agent, learner=None):
                              num_env_frames=learner.num_env_frames)
 
 
+def make_trajectory_queue(example, capacity, device):
+  """The bounded queue of unrolls on the learner's device; processes share it by its name."""
+  flat = tree.flatten(example)
+  with tf.device(device):
+    return tf.queue.FIFOQueue(capacity=capacity, dtypes=[_spec(x).dtype for x in flat],
+                              shapes=[x.shape for x in flat], shared_name='trajectories')
+
+
+class ActorPool:
+  """Actor threads, each driving its share of the environment processes, feeding the queue."""
+
+  def __init__(self, config, actor_ids, envs, agent, env_spec, trajectory_queue, stop,
+               before_unroll=lambda: None):
+    levels = actor_levels(config)
+    self.inference = make_inference(agent, env_spec, len(envs), config.inference_timeout_ms)
+    initial_state = tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1))
+    self._queue = trajectory_queue
+    self._stop = stop
+    self._before_unroll = before_unroll
+    self._unroll_length = config.unroll_length
+    self._threads = []
+    num_threads = min(config.actor_threads, len(envs))
+    for i in range(num_threads):
+      ids = actor_ids[i::num_threads]
+      actor = Actor([levels[j] for j in ids], ids, envs[i::num_threads], self.inference,
+                    initial_state, env_spec.num_actions)
+      self._threads.append(threading.Thread(target=self._run, args=(actor,), name=f'actor_{i}',
+                                            daemon=True))
+    for thread in self._threads:
+      thread.start()
+
+  def _run(self, actor):
+    try:
+      while not self._stop.event.is_set():
+        self._before_unroll()
+        self._queue.enqueue_many(tree.flatten(actor.unroll(self._unroll_length)))
+    except (tf.errors.CancelledError, dynamic_batching.BatcherClosedError):
+      pass  # Shutting down.
+    except Exception as e:  # pylint: disable=broad-except
+      if not self._stop.event.is_set():
+        logging.exception('Actor thread failed.')
+      self._stop.fail(e)
+
+  def close(self):
+    """Stops the threads; the queue must be closed first (or the learner gone) to free them."""
+    self._stop.event.set()
+    self.inference.close()
+    for thread in self._threads:
+      thread.join()
+
+
+def _learner_setup(config, env_spec, device):
+  """The agent, the learner and its checkpoint manager, restored from the logdir when it has one."""
+  with tf.device(device):
+    agent = build_agent(config, env_spec)
+    learner = Learner(agent, config)
+  checkpoint = make_checkpoint(agent, learner)
+  manager = tf.train.CheckpointManager(checkpoint, config.logdir, max_to_keep=3)
+  if manager.latest_checkpoint:
+    checkpoint.restore(manager.latest_checkpoint).assert_consumed()
+    logging.info('Restored %s at %d frames.', manager.latest_checkpoint,
+                 int(learner.num_env_frames.numpy()))
+  return agent, learner, manager
+
+
+def run_learner(config, learner, example, trajectory_queue, manager, stop, device,
+                after_step=lambda: None, describe=lambda: ''):
+  """Trains on batches from the queue until the frame budget or a stop; checkpoints at exit."""
+  batch_signature = tree.map_structure(lambda x: _spec(x, [config.batch_size]), example)
+  train_step = tf.function(learner.train_step, input_signature=[batch_signature])
+  prefetcher = Prefetcher(trajectory_queue, example, config.batch_size, device)
+  writer = tf.summary.create_file_writer(config.logdir)
+  monitor = Monitor(config, writer)
+  last_checkpoint = time.monotonic()
+  steps = 0
+  try:
+    while not stop.event.is_set() and (
+        int(learner.num_env_frames.numpy()) < config.total_environment_frames):
+      batch = prefetcher.get()
+      if batch is None:
+        break
+      with tf.device(device):
+        terms = train_step(batch)
+      after_step()
+      steps += 1
+      frames = int(learner.num_env_frames.numpy())
+      monitor.episodes(batch, frames)
+      monitor.report(frames, steps, terms,
+                     extra=f'{describe()} | learner waited {prefetcher.wait_seconds:.0f}s')
+      if time.monotonic() - last_checkpoint > config.checkpoint_secs:
+        manager.save(checkpoint_number=frames)
+        last_checkpoint = time.monotonic()
+  finally:
+    stop.event.set()
+    trajectory_queue.close(cancel_pending_enqueues=True)
+    frames = int(learner.num_env_frames.numpy())
+    manager.save(checkpoint_number=frames)
+    logging.info('Saved checkpoint at %d frames to %s.', frames, config.logdir)
+    monitor.close()
+    writer.close()
+  return frames
+
+
 def train(config, env_factory=environments.create_environment):
-  """Trains until `total_environment_frames`, a signal, or a failure; checkpoints at exit."""
+  """Trains on this machine until `total_environment_frames`, a signal, or a failure."""
   os.makedirs(config.logdir, exist_ok=True)
-  levels = actor_levels(config)
-  envs = _start_environments(levels, config, is_test=False, env_factory=env_factory)
+  envs = _start_environments(config, range(config.num_actors), is_test=False, env_factory=env_factory)
   stop = Stop()
-  threads = []
   restore_signals = _handle_signals(stop)
+  pool = None
   try:
     env_spec = envs[0].spec
-    with tf.device(learner_device()):
-      agent = build_agent(config, env_spec)
-      learner = Learner(agent, config)
-    checkpoint = make_checkpoint(agent, learner)
-    manager = tf.train.CheckpointManager(checkpoint, config.logdir, max_to_keep=3)
-    if manager.latest_checkpoint:
-      checkpoint.restore(manager.latest_checkpoint).assert_consumed()
-      logging.info('Restored %s at %d frames.', manager.latest_checkpoint,
-                   int(learner.num_env_frames.numpy()))
-
+    device = learner_device()
+    agent, learner, manager = _learner_setup(config, env_spec, device)
     example = unroll_example(agent, env_spec, config.unroll_length)
-    flat_example = tree.flatten(example)
-    trajectory_queue = tf.queue.FIFOQueue(
-        capacity=config.batch_size, dtypes=[_spec(x).dtype for x in flat_example],
-        shapes=[x.shape for x in flat_example], shared_name='trajectories')
-    inference = make_inference(agent, env_spec, config.num_actors, config.inference_timeout_ms)
-    initial_state = tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1))
-
-    def run_actor(actor):
-      try:
-        while not stop.event.is_set():
-          trajectory_queue.enqueue(tree.flatten(actor.unroll(config.unroll_length)))
-      except (tf.errors.CancelledError, dynamic_batching.BatcherClosedError):
-        pass  # Shutting down.
-      except Exception as e:  # pylint: disable=broad-except
-        logging.exception('Actor on %s failed.', actor.level_name)
-        stop.fail(e)
-
-    for i, (level, env) in enumerate(zip(levels, envs)):
-      actor = Actor(level, env, inference, initial_state, env_spec.num_actions)
-      threads.append(threading.Thread(target=run_actor, args=(actor,), name=f'actor_{i}', daemon=True))
-      threads[-1].start()
-
-    batch_signature = tree.map_structure(lambda x: _spec(x, [config.batch_size]), example)
-    train_step = tf.function(learner.train_step, input_signature=[batch_signature])
-    prefetcher = Prefetcher(trajectory_queue, example, config.batch_size, learner_device())
-    writer = tf.summary.create_file_writer(config.logdir)
-    monitor = Monitor(config, writer)
-    last_checkpoint = time.monotonic()
-    steps = 0
-    try:
-      while not stop.event.is_set() and (
-          int(learner.num_env_frames.numpy()) < config.total_environment_frames):
-        batch = prefetcher.get()
-        if batch is None:
-          break
-        with tf.device(learner_device()):
-          terms = train_step(batch)
-        steps += 1
-        frames = int(learner.num_env_frames.numpy())
-        monitor.episodes(batch, frames)
-        monitor.report(frames, steps, terms, extra=(
-            f' | batching {inference.mean_batch_size:.1f} | learner waited {prefetcher.wait_seconds:.0f}s'))
-        if time.monotonic() - last_checkpoint > config.checkpoint_secs:
-          manager.save(checkpoint_number=frames)
-          last_checkpoint = time.monotonic()
-    finally:
-      stop.event.set()
-      trajectory_queue.close(cancel_pending_enqueues=True)
-      inference.close()
-      for thread in threads:
-        thread.join()
-      frames = int(learner.num_env_frames.numpy())
-      manager.save(checkpoint_number=frames)
-      logging.info('Saved checkpoint at %d frames to %s.', frames, config.logdir)
-      monitor.close()
-      writer.close()
+    trajectory_queue = make_trajectory_queue(example, config.batch_size, device)
+    pool = ActorPool(config, list(range(config.num_actors)), envs, agent, env_spec,
+                     trajectory_queue, stop)
+    frames = run_learner(config, learner, example, trajectory_queue, manager, stop, device,
+                         describe=lambda: f' | batching {pool.inference.mean_batch_size:.1f}')
   finally:
+    if pool is not None:
+      pool.close()
     restore_signals()
     for env in envs:
       env.close()
   if stop.error is not None:
     raise stop.error
-  return int(learner.num_env_frames.numpy())
+  return frames
 
 
 def test(config, env_factory=environments.create_environment):
   """Plays `test_num_episodes` per level with the latest checkpoint; writes and prints the results."""
   levels = test_levels(config)
-  envs = _start_environments(levels, config, is_test=True, env_factory=env_factory)
+  envs = _start_environments(config, range(len(levels)), is_test=True, env_factory=env_factory,
+                             levels=levels)
   try:
     env_spec = envs[0].spec
     agent = build_agent(config, env_spec)
@@ -674,21 +739,30 @@ def test(config, env_factory=environments.create_environment):
     returns = {level: [] for level in levels}
     stop = Stop()
 
-    def play(actor):
+    def play(group_levels, actor):
       try:
-        while len(returns[actor.level_name]) < config.test_num_episodes and not stop.event.is_set():
+        while not stop.event.is_set() and any(
+            len(returns[level]) < config.test_num_episodes for level in group_levels):
           _, env_output = actor.step()
-          if env_output.done:
-            returns[actor.level_name].append(float(env_output.info.episode_return))
-            logging.info('%s: episode %d, return %.1f', actor.level_name,
-                         len(returns[actor.level_name]), env_output.info.episode_return)
+          # A zero length marks the start after a replaced environment process, not an episode.
+          finished = env_output.done & (env_output.info.episode_step > 0)
+          for level, episode_return in zip(np.array(group_levels)[finished],
+                                           env_output.info.episode_return[finished]):
+            if len(returns[level]) < config.test_num_episodes:
+              returns[level].append(float(episode_return))
+              logging.info('%s: episode %d, return %.1f', level, len(returns[level]), episode_return)
       except Exception as e:  # pylint: disable=broad-except
-        logging.exception('Test actor on %s failed.', actor.level_name)
+        logging.exception('Test actor thread failed.')
         stop.fail(e)
 
-    threads = [threading.Thread(target=play, daemon=True, args=(
-        Actor(level, env, inference, initial_state, env_spec.num_actions),))
-               for level, env in zip(levels, envs)]
+    num_threads = min(config.actor_threads, len(envs))
+    threads = []
+    for i in range(num_threads):
+      ids = list(range(len(levels)))[i::num_threads]
+      group_levels = [levels[j] for j in ids]
+      actor = Actor(group_levels, ids, envs[i::num_threads], inference, initial_state,
+                    env_spec.num_actions)
+      threads.append(threading.Thread(target=play, args=(group_levels, actor), daemon=True))
     for thread in threads:
       thread.start()
     for thread in threads:

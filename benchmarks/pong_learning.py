@@ -1,0 +1,115 @@
+"""Learning on Atari Pong: runs `experiment.py` (the paper's Atari settings) for a frame budget.
+
+    .venv/bin/python benchmarks/pong_learning.py --frames=12000000 --num_actors=16
+
+The run trains with the schedule of a full run (the learning rate anneals over the paper's 200M
+frames) and is stopped with Ctrl-C's signal once `--frames` are done, which also writes its last
+checkpoint. Then it writes the learning curve, the mean return of the last 100 episodes against frames,
+as benchmarks/results/pong_learning.csv and .png, and prints the wall time and when +18 was reached.
+`--plot_only` redraws them from an earlier run's logdir.
+"""
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from absl import app
+from absl import flags
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(REPO, 'benchmarks', 'results')
+
+flags.DEFINE_integer('frames', 12_000_000, 'Frames to train for.')
+flags.DEFINE_integer('num_actors', 16, 'Actors (environments).')
+flags.DEFINE_integer('actor_threads', 2, 'Threads driving the actors.')
+flags.DEFINE_string('logdir', '/tmp/agent/pong_learning', 'Where the run writes; emptied first.')
+flags.DEFINE_bool('plot_only', False, 'Only draw the curve from an existing logdir.')
+flags.DEFINE_float('target', 18., 'The mean return (last 100 episodes) to report reaching.')
+FLAGS = flags.FLAGS
+
+
+def read_episodes(logdir):
+  with open(os.path.join(logdir, 'episodes.csv')) as f:
+    rows = list(csv.DictReader(f))
+  return (np.array([int(r['frames']) for r in rows]), np.array([float(r['seconds']) for r in rows]),
+          np.array([float(r['episode_return']) for r in rows]))
+
+
+def last_frames(logdir):
+  try:
+    frames, _, _ = read_episodes(logdir)
+  except (FileNotFoundError, KeyError, ValueError):
+    return 0
+  return int(frames[-1]) if len(frames) else 0
+
+
+def train():
+  if os.path.exists(FLAGS.logdir):
+    subprocess.run(['rm', '-rf', FLAGS.logdir], check=True)
+  command = [sys.executable, os.path.join(REPO, 'experiment.py'), '--level_name=atari/pong',
+             f'--logdir={FLAGS.logdir}', f'--num_actors={FLAGS.num_actors}',
+             f'--actor_threads={FLAGS.actor_threads}', '--summary_secs=30']
+  print(' '.join(command), flush=True)
+  start = time.monotonic()
+  process = subprocess.Popen(command, cwd=REPO)
+  try:
+    while process.poll() is None and last_frames(FLAGS.logdir) < FLAGS.frames:
+      time.sleep(5)
+  finally:
+    if process.poll() is None:
+      process.send_signal(signal.SIGINT)
+      process.wait()
+  return time.monotonic() - start
+
+
+def plot(wall_seconds=None):
+  frames, seconds, returns = read_episodes(FLAGS.logdir)
+  window = 100
+  means = np.array([returns[max(0, i + 1 - window):i + 1].mean() for i in range(len(returns))])
+  os.makedirs(RESULTS, exist_ok=True)
+  with open(os.path.join(RESULTS, 'pong_learning.csv'), 'w', newline='') as f:
+    writer = csv.writer(f)
+    writer.writerow(['frames', 'seconds', 'episode_return', 'mean_return_last_100'])
+    writer.writerows(zip(frames, seconds, returns, np.round(means, 3)))
+  reached = np.flatnonzero((means >= FLAGS.target) & (np.arange(len(means)) >= window - 1))
+
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use('Agg')
+  from matplotlib import pyplot as plt  # pylint: disable=import-outside-toplevel
+  fig, ax = plt.subplots(figsize=(8, 4.5))
+  ax.plot(frames / 1e6, returns, '.', color='0.75', markersize=3, label='episode return')
+  ax.plot(frames / 1e6, means, color='C0', linewidth=2, label=f'mean of last {window} episodes')
+  ax.axhline(FLAGS.target, color='C3', linestyle='--', linewidth=1, label=f'+{FLAGS.target:g}')
+  if len(reached):
+    ax.axvline(frames[reached[0]] / 1e6, color='C3', linewidth=1)
+  ax.set_xlabel('environment frames (millions)')
+  ax.set_ylabel('episode return')
+  ax.set_ylim(-22, 22)
+  ax.set_title('IMPALA on Atari Pong (shallow, paper Atari settings), 2-core CPU')
+  ax.grid(alpha=0.3)
+  ax.legend(loc='lower right')
+  fig.tight_layout()
+  fig.savefig(os.path.join(RESULTS, 'pong_learning.png'), dpi=110)
+
+  print(f'episodes: {len(returns)}, frames: {frames[-1]:,}, '
+        f'final mean return (last {window}): {means[-1]:.2f}')
+  if wall_seconds is not None:
+    print(f'wall time: {wall_seconds / 60:.1f} min, {frames[-1] / wall_seconds:.0f} frames/s overall')
+  if len(reached):
+    i = reached[0]
+    print(f'mean return >= {FLAGS.target:g} first at {frames[i]:,} frames, {seconds[i] / 60:.1f} min '
+          f'into training')
+  else:
+    print(f'mean return never reached {FLAGS.target:g}')
+
+
+def main(argv):
+  del argv
+  plot(None if FLAGS.plot_only else train())
+
+
+if __name__ == '__main__':
+  app.run(main)
