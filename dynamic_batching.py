@@ -51,12 +51,14 @@ class DynamicBatcher:
     self._closed = False
     self.num_batches = 0
     self.num_rows = 0
+    self.wait_seconds = 0.  # Summed over requests: from submission to result.
     self._thread = threading.Thread(target=self._run, name='dynamic_batching', daemon=True)
     self._thread.start()
 
   def __call__(self, inputs):
     """Returns `fn`'s outputs for `inputs` (a nest of arrays with a leading batch dimension)."""
     request = _Request(inputs)
+    start = time.monotonic()
     with self._condition:
       if self._closed:
         raise BatcherClosedError('the dynamic batcher is closed')
@@ -65,6 +67,7 @@ class DynamicBatcher:
       if len(self._pending) == 1 or self._pending_rows >= self._max_batch_size:
         self._condition.notify()
     request.done.wait()
+    self.wait_seconds += time.monotonic() - start
     if request.error is not None:
       raise request.error
     return request.outputs

@@ -22,6 +22,9 @@ import dataclasses
 import os
 import queue as py_queue
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -51,6 +54,16 @@ flags.DEFINE_enum('mode', 'train', ['train', 'test'], 'Training or test mode.')
 flags.DEFINE_integer('test_num_episodes', 10, 'Number of episodes per level (test mode).')
 flags.DEFINE_integer('task', -1, 'Task id. Use -1 for local training.')
 flags.DEFINE_enum('job_name', 'learner', ['learner', 'actor'], 'Job name. Ignored when task is -1.')
+flags.DEFINE_string('learner_address', 'localhost:8001',
+                    "The learner's TensorFlow server, host:port (distributed training).")
+flags.DEFINE_string('actor_address', '',
+                    "This actor task's own server, host:port, reachable by the learner; '' picks a free "
+                    'port on localhost.')
+flags.DEFINE_integer('num_actor_tasks', 0, 'Actor processes; actor task i plays actors i, i + N, ... '
+                     '0: one per actor, as the original.')
+flags.DEFINE_float('learner_timeout_secs', 600., 'How long an actor waits for an unreachable learner.')
+flags.DEFINE_bool('local_cluster', False, 'Start the learner and the actor tasks as processes on this '
+                  'machine, restart actor tasks that die, and stop them all together.')
 flags.DEFINE_integer('total_environment_frames', int(1e9),
                      'Total environment frames to train for (agent steps x action repeats).')
 flags.DEFINE_integer('num_actors', 4, 'Number of actors.')
@@ -130,6 +143,13 @@ class Config:
   summary_secs: int
   actor_threads: int
   inference_timeout_ms: float
+  job_name: str
+  task: int
+  learner_address: str
+  actor_address: str
+  num_actor_tasks: int
+  learner_timeout_secs: float
+  local_cluster: bool
   env_config: environments.EnvConfig
 
   @property
@@ -149,7 +169,8 @@ def config_from_flags():
       'batch_size', 'unroll_length', 'seed', 'entropy_cost', 'baseline_cost', 'discounting',
       'reward_clipping', 'learning_rate', 'decay', 'momentum', 'epsilon', 'network', 'use_lstm',
       'gradient_clip_norm', 'correction', 'checkpoint_secs', 'summary_secs', 'actor_threads',
-      'inference_timeout_ms')}
+      'inference_timeout_ms', 'job_name', 'task', 'learner_address', 'actor_address',
+      'num_actor_tasks', 'learner_timeout_secs', 'local_cluster')}
   if is_atari(values['level_name']):
     defaults = {k: v for k, v in ATARI_HYPERPARAMETERS.items() if FLAGS[k].using_default_value}
     values.update(defaults)
@@ -171,8 +192,8 @@ def config_from_flags():
   for name in ('discounting', 'decay'):
     if not 0 <= values[name] <= 1:
       raise ValueError(f'--{name} must be in [0, 1], got {values[name]}')
-  if FLAGS.task != -1:
-    raise ValueError('--task: only local training (-1) is supported by this program so far')
+  values['num_actor_tasks'] = values['num_actor_tasks'] or values['num_actors']
+  _check_distributed(values)
 
   env_config = environments.EnvConfig(
       width=FLAGS.width, height=FLAGS.height, num_action_repeats=FLAGS.num_action_repeats,
@@ -184,6 +205,39 @@ def config_from_flags():
   for level in set(actor_levels(config) + test_levels(config)):
     _check_level_name(level)
   return config
+
+
+def _check_address(flag, address):
+  host, _, port = address.rpartition(':')
+  if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    raise ValueError(f'--{flag} must be host:port, got {address!r}')
+
+
+def _check_distributed(values):
+  if not 0 < values['num_actor_tasks'] <= values['num_actors']:
+    raise ValueError(f'--num_actor_tasks must be in [1, --num_actors={values["num_actors"]}], '
+                     f'got {values["num_actor_tasks"]}')
+  if values['learner_timeout_secs'] <= 0:
+    raise ValueError(f'--learner_timeout_secs must be positive, got {values["learner_timeout_secs"]}')
+  _check_address('learner_address', values['learner_address'])
+  if values['actor_address']:
+    _check_address('actor_address', values['actor_address'])
+  if values['task'] == -1 and not values['local_cluster']:
+    return  # Training on this machine.
+  if values['local_cluster'] and values['task'] != -1:
+    raise ValueError('--local_cluster starts the tasks itself: leave --task at -1')
+  if values['mode'] != 'train':
+    raise ValueError('--job_name/--task: test mode runs on one machine; leave --task at -1')
+  if values['job_name'] == 'learner' and values['task'] not in (-1, 0):
+    raise ValueError(f'--task must be 0 for the learner, got {values["task"]}')
+  if values['job_name'] == 'actor' and not -1 <= values['task'] < values['num_actor_tasks']:
+    raise ValueError(f'--task must be in [0, --num_actor_tasks={values["num_actor_tasks"]}) for an '
+                     f'actor, got {values["task"]}')
+  # run_learner_task and run_actor_task connect and exchange weights, but in TF 2.21 the actors'
+  # unrolls never reach the learner's queue in the full program (they do in a two-process probe).
+  raise ValueError('--job_name/--task/--local_cluster: training across processes does not work yet '
+                   "(the learner does not receive the actors' unrolls); train on one machine with "
+                   '--task=-1')
 
 
 def _check_level_name(level):
@@ -466,10 +520,16 @@ class Prefetcher:
     except (tf.errors.OutOfRangeError, tf.errors.CancelledError):
       self._batches.put(None)  # The queue was closed.
 
-  def get(self):
-    """The next batch, or None once the queue is closed."""
+  def get(self, stop_event):
+    """The next batch, or None once the queue is closed or `stop_event` is set."""
     start = time.monotonic()
-    batch = self._batches.get()
+    batch = None
+    while not stop_event.is_set():
+      try:
+        batch = self._batches.get(timeout=0.5)
+        break
+      except py_queue.Empty:
+        pass
     self.wait_seconds += time.monotonic() - start
     return batch
 
@@ -491,6 +551,25 @@ class Monitor:
       self._csv.writerow(['frames', 'seconds', 'level', 'episode_return', 'episode_frames'])
     self._start = time.monotonic()
     self._last_report = (self._start, None)
+    self._last_seen = {}  # Actor index -> when its last unroll was trained on.
+    self._silent = set()
+
+  def actors(self, batch):
+    """Notes which actors sent the batch's unrolls, and logs those that come back."""
+    now = time.monotonic()
+    for actor in np.unique(batch.actor.numpy()).tolist():
+      if actor in self._silent:
+        self._silent.discard(actor)
+        logging.info('Actor %d is sending unrolls again.', actor)
+      self._last_seen[actor] = now
+
+  def _check_silent_actors(self, now):
+    limit = 10 * self._config.summary_secs
+    for actor, seen in self._last_seen.items():
+      if actor not in self._silent and now - seen > limit:
+        self._silent.add(actor)
+        logging.warning('Actor %d has sent nothing for %.0f s; training goes on with the others.',
+                        actor, now - seen)
 
   def episodes(self, batch, frames):
     """Records the episodes that ended in a batch (those marked done after its first step)."""
@@ -519,6 +598,7 @@ class Monitor:
     if last_frames is not None and now - last_time < self._config.summary_secs:
       return
     self._last_report = (now, frames)
+    self._check_silent_actors(now)
     fps = 0. if last_frames is None else (frames - last_frames) / (now - last_time)
     with self._writer.as_default(step=frames):
       for name, value in terms.items():
@@ -597,16 +677,14 @@ def make_trajectory_queue(example, capacity, device):
 
 
 class ActorPool:
-  """Actor threads, each driving its share of the environment processes, feeding the queue."""
+  """Actor threads, each driving its share of the environment processes; unrolls go to `enqueue`."""
 
-  def __init__(self, config, actor_ids, envs, agent, env_spec, trajectory_queue, stop,
-               before_unroll=lambda: None):
+  def __init__(self, config, actor_ids, envs, agent, env_spec, enqueue, stop):
     levels = actor_levels(config)
     self.inference = make_inference(agent, env_spec, len(envs), config.inference_timeout_ms)
     initial_state = tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1))
-    self._queue = trajectory_queue
+    self._enqueue = enqueue
     self._stop = stop
-    self._before_unroll = before_unroll
     self._unroll_length = config.unroll_length
     self._threads = []
     num_threads = min(config.actor_threads, len(envs))
@@ -622,8 +700,7 @@ class ActorPool:
   def _run(self, actor):
     try:
       while not self._stop.event.is_set():
-        self._before_unroll()
-        self._queue.enqueue_many(tree.flatten(actor.unroll(self._unroll_length)))
+        self._enqueue(tree.flatten(actor.unroll(self._unroll_length)))
     except (tf.errors.CancelledError, dynamic_batching.BatcherClosedError):
       pass  # Shutting down.
     except Exception as e:  # pylint: disable=broad-except
@@ -654,8 +731,13 @@ def _learner_setup(config, env_spec, device):
 
 
 def run_learner(config, learner, example, trajectory_queue, manager, stop, device,
-                after_step=lambda: None, describe=lambda: ''):
-  """Trains on batches from the queue until the frame budget or a stop; checkpoints at exit."""
+                after_step=lambda: None, describe=lambda: '', stats=None):
+  """Trains on batches from the queue until the frame budget or a stop; checkpoints at exit.
+
+  `stats`, a dict if given, receives timings for benchmarks: steps, frames and times from the first
+  batch on, the seconds spent in training steps, and the seconds the learner waited for data.
+  """
+  stats = {} if stats is None else stats
   batch_signature = tree.map_structure(lambda x: _spec(x, [config.batch_size]), example)
   train_step = tf.function(learner.train_step, input_signature=[batch_signature])
   prefetcher = Prefetcher(trajectory_queue, example, config.batch_size, device)
@@ -666,14 +748,21 @@ def run_learner(config, learner, example, trajectory_queue, manager, stop, devic
   try:
     while not stop.event.is_set() and (
         int(learner.num_env_frames.numpy()) < config.total_environment_frames):
-      batch = prefetcher.get()
+      batch = prefetcher.get(stop.event)
       if batch is None:
         break
+      step_start = time.monotonic()
       with tf.device(device):
         terms = train_step(batch)
+      frames = int(learner.num_env_frames.numpy())  # Waits for the step to finish.
+      if steps == 0:  # Timings start after the first step, which traces the training function.
+        stats.update(first_frames=frames, first_time=time.monotonic(), train_seconds=0.,
+                     wait_seconds_at_first=prefetcher.wait_seconds)
+      else:
+        stats['train_seconds'] += time.monotonic() - step_start
       after_step()
       steps += 1
-      frames = int(learner.num_env_frames.numpy())
+      monitor.actors(batch)
       monitor.episodes(batch, frames)
       monitor.report(frames, steps, terms,
                      extra=f'{describe()} | learner waited {prefetcher.wait_seconds:.0f}s')
@@ -681,6 +770,8 @@ def run_learner(config, learner, example, trajectory_queue, manager, stop, devic
         manager.save(checkpoint_number=frames)
         last_checkpoint = time.monotonic()
   finally:
+    stats.update(steps=steps, frames=int(learner.num_env_frames.numpy()), last_time=time.monotonic(),
+                 learner_wait_seconds=prefetcher.wait_seconds - stats.get('wait_seconds_at_first', 0.))
     stop.event.set()
     trajectory_queue.close(cancel_pending_enqueues=True)
     frames = int(learner.num_env_frames.numpy())
@@ -691,8 +782,13 @@ def run_learner(config, learner, example, trajectory_queue, manager, stop, devic
   return frames
 
 
-def train(config, env_factory=environments.create_environment):
-  """Trains on this machine until `total_environment_frames`, a signal, or a failure."""
+def train(config, env_factory=environments.create_environment, stats=None):
+  """Trains on this machine until `total_environment_frames`, a signal, or a failure.
+
+  `stats`: see run_learner; also gets the batched inference's mean batch size and the seconds actors
+  spent waiting for it.
+  """
+  stats = {} if stats is None else stats
   os.makedirs(config.logdir, exist_ok=True)
   envs = _start_environments(config, range(config.num_actors), is_test=False, env_factory=env_factory)
   stop = Stop()
@@ -705,18 +801,244 @@ def train(config, env_factory=environments.create_environment):
     example = unroll_example(agent, env_spec, config.unroll_length)
     trajectory_queue = make_trajectory_queue(example, config.batch_size, device)
     pool = ActorPool(config, list(range(config.num_actors)), envs, agent, env_spec,
-                     trajectory_queue, stop)
+                     trajectory_queue.enqueue_many, stop)
+    pool_start = time.monotonic()
     frames = run_learner(config, learner, example, trajectory_queue, manager, stop, device,
-                         describe=lambda: f' | batching {pool.inference.mean_batch_size:.1f}')
+                         describe=lambda: f' | batching {pool.inference.mean_batch_size:.1f}',
+                         stats=stats)
   finally:
     if pool is not None:
       pool.close()
+      stats.update(inference_mean_batch=pool.inference.mean_batch_size,
+                   inference_wait_seconds=pool.inference.wait_seconds,
+                   actor_seconds=time.monotonic() - pool_start)
     restore_signals()
     for env in envs:
       env.close()
   if stop.error is not None:
     raise stop.error
   return frames
+
+
+# --- Across processes and machines, over TensorFlow's own distributed runtime -----------------------
+#
+# The learner's server hosts the trajectory queue and a copy of the weights, both on its CPU and found
+# by name: actor tasks build ops on '/job:learner' that name the same shared resources. Only the
+# learner is in the learner's cluster spec; each actor task joins as a job of its own, so actors come
+# and go without the learner knowing them in advance.
+
+SHARED_DEVICE = '/job:learner/replica:0/task:0/device:CPU:0'
+_RUNNING, _FINISHED = 1, 2
+
+
+class SharedWeights:
+  """The learner's weights (and whether it runs) as named variables on the learner's CPU."""
+
+  def __init__(self, variables):
+    self._variables = list(variables)
+    with tf.device(SHARED_DEVICE):
+      self._handles = [tf.raw_ops.VarHandleOp(dtype=v.dtype, shape=v.shape,
+                                              shared_name=f'weights/{i}/{v.name}')
+                       for i, v in enumerate(self._variables)]
+      self._state = tf.raw_ops.VarHandleOp(dtype=tf.int32, shape=[], shared_name='run_state')
+
+  def publish(self):
+    """Learner: copies its weights to the shared ones."""
+    with tf.device(SHARED_DEVICE):
+      for handle, variable in zip(self._handles, self._variables):
+        tf.raw_ops.AssignVariableOp(resource=handle, value=variable)
+
+  def fetch(self):
+    """Actor: copies the shared weights into its agent."""
+    with tf.device(SHARED_DEVICE):
+      values = [tf.raw_ops.ReadVariableOp(resource=h, dtype=v.dtype)
+                for h, v in zip(self._handles, self._variables)]
+    for variable, value in zip(self._variables, values):
+      variable.assign(value)
+
+  def set_state(self, state):
+    with tf.device(SHARED_DEVICE):
+      tf.raw_ops.AssignVariableOp(resource=self._state, value=tf.constant(state, tf.int32))
+
+  def state(self):
+    """_RUNNING or _FINISHED; 0 before the learner has published its weights."""
+    with tf.device(SHARED_DEVICE):
+      try:
+        return int(tf.raw_ops.ReadVariableOp(resource=self._state, dtype=tf.int32).numpy())
+      except tf.errors.FailedPreconditionError:
+        return 0  # Not created yet.
+
+
+class LearnerUnreachableError(RuntimeError):
+  pass
+
+
+def wait_for_learner(address, timeout):
+  """Waits until the learner's port accepts connections; LearnerUnreachableError after `timeout` s."""
+  host, _, port = address.rpartition(':')
+  deadline = time.monotonic() + timeout
+  while True:
+    try:
+      with socket.create_connection((host, int(port)), timeout=2):
+        return
+    except OSError:
+      if time.monotonic() > deadline:
+        raise LearnerUnreachableError(
+            f'no learner answered at --learner_address={address} within {timeout:g} s '
+            '(--learner_timeout_secs): start it first (--job_name=learner --task=0) or check the '
+            'address') from None
+      time.sleep(1)
+
+
+def _free_port():
+  with socket.socket() as s:
+    s.bind(('localhost', 0))
+    return s.getsockname()[1]
+
+
+def run_learner_task(config):
+  """The learner process: serves the queue and the weights, trains, checkpoints."""
+  os.makedirs(config.logdir, exist_ok=True)
+  env_spec = environments.environment_spec(actor_levels(config)[0], config.env_config)
+  tf.config.experimental_connect_to_cluster(
+      tf.train.ClusterSpec({'learner': [config.learner_address]}), job_name='learner', task_index=0)
+  device = learner_device()
+  agent, learner, manager = _learner_setup(config, env_spec, device)
+  example = unroll_example(agent, env_spec, config.unroll_length)
+  trajectory_queue = make_trajectory_queue(example, config.batch_size, SHARED_DEVICE)
+  weights = SharedWeights(agent.trainable_variables)
+  weights.publish()
+  weights.set_state(_RUNNING)
+  logging.info('Learner serving at %s (TensorFlow servers listen on every interface: keep the '
+               'cluster on a private network).', config.learner_address)
+  stop = Stop()
+  restore_signals = _handle_signals(stop)
+  try:
+    frames = run_learner(config, learner, example, trajectory_queue, manager, stop, device,
+                         after_step=weights.publish)
+  finally:
+    restore_signals()
+  if frames >= config.total_environment_frames:
+    weights.set_state(_FINISHED)
+    time.sleep(_ACTOR_POLL_SECS * 2)  # Actors poll the state: let them see the run is over.
+  return frames
+
+
+_ACTOR_POLL_SECS = 2.
+
+
+def run_actor_task(config, env_factory=environments.create_environment):
+  """An actor process: plays its actors with the learner's latest weights, feeding its queue.
+
+  If the learner goes away, this process waits for it to come back (up to learner_timeout_secs) and
+  restarts itself to reconnect: TensorFlow's remote contexts do not survive a restarted server.
+  """
+  actor_ids = list(range(config.task, config.num_actors, config.num_actor_tasks))
+  wait_for_learner(config.learner_address, config.learner_timeout_secs)
+  job = f'actor_{config.task}'
+  address = config.actor_address or f'localhost:{_free_port()}'
+  tf.config.experimental_connect_to_cluster(
+      tf.train.ClusterSpec({'learner': [config.learner_address], job: [address]}),
+      job_name=job, task_index=0)
+  envs = _start_environments(config, actor_ids, is_test=False, env_factory=env_factory)
+  stop = Stop()
+  restore_signals = _handle_signals(stop)
+  pool = None
+  finished = False
+  try:
+    env_spec = envs[0].spec
+    agent = build_agent(config, env_spec)
+    trajectory_queue = make_trajectory_queue(
+        unroll_example(agent, env_spec, config.unroll_length), config.batch_size, SHARED_DEVICE)
+    weights = SharedWeights(agent.trainable_variables)
+    deadline = time.monotonic() + config.learner_timeout_secs
+    while weights.state() == 0:  # Connected before the learner published its weights.
+      if time.monotonic() > deadline:
+        raise LearnerUnreachableError('the learner never published its weights')
+      time.sleep(1)
+    weights.fetch()
+    # Remote ops from several threads at once deadlocked in TF 2.21's eager runtime: actor threads
+    # hand their unrolls over, and this thread alone talks to the learner.
+    unrolls = py_queue.Queue(maxsize=1)
+
+    def hand_over(flat):
+      while not stop.event.is_set():
+        try:
+          return unrolls.put(flat, timeout=0.5)
+        except py_queue.Full:
+          pass
+
+    pool = ActorPool(config, actor_ids, envs, agent, env_spec, hand_over, stop)
+    logging.info('Actor task %d plays actors %s with the learner at %s.', config.task, actor_ids,
+                 config.learner_address)
+    last_poll = time.monotonic()
+    while not stop.event.is_set():
+      try:
+        trajectory_queue.enqueue_many(unrolls.get(timeout=_ACTOR_POLL_SECS))
+        weights.fetch()  # Every unroll starts with the learner's latest weights.
+      except py_queue.Empty:
+        pass
+      if time.monotonic() - last_poll > _ACTOR_POLL_SECS:
+        last_poll = time.monotonic()
+        finished = weights.state() == _FINISHED
+        if finished:
+          logging.info('The learner has finished: stopping.')
+          stop.event.set()
+  except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.InternalError,
+          tf.errors.CancelledError) as e:
+    stop.fail(e)
+  finally:
+    if pool is not None:
+      pool.close()
+    restore_signals()
+    for env in envs:
+      env.close()
+  if finished or stop.error is None:
+    return
+  if isinstance(stop.error, (tf.errors.OpError, dynamic_batching.BatcherClosedError)):
+    logging.warning('Lost the learner (%s); reconnecting when it is back.',
+                    str(stop.error).splitlines()[0][:200])
+    wait_for_learner(config.learner_address, config.learner_timeout_secs)
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+  raise stop.error
+
+
+def run_local_cluster(config):
+  """One learner and `num_actor_tasks` actor processes on this machine, supervised together."""
+  passed = [a for a in sys.argv[1:] if not a.startswith(('--local_cluster', '--nolocal_cluster',
+                                                          '--job_name', '--task'))]
+  command = [sys.executable, os.path.abspath(__file__)] + passed
+  learner = subprocess.Popen(command + ['--job_name=learner', '--task=0'])
+  start_actor = lambda i: subprocess.Popen(command + ['--job_name=actor', f'--task={i}'])
+  actors = [start_actor(i) for i in range(config.num_actor_tasks)]
+  stopping = []
+
+  def handler(signum, unused_frame):
+    stopping.append(signum)
+    learner.send_signal(signal.SIGINT)  # The learner writes its last checkpoint.
+  previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+  try:
+    while learner.poll() is None:
+      time.sleep(1)
+      for i, actor in enumerate(actors):
+        if actor.poll() is not None and not stopping:
+          logging.warning('Actor task %d exited with code %d: restarting it.', i, actor.returncode)
+          actors[i] = start_actor(i)
+  finally:
+    for actor in actors:
+      if actor.poll() is None:
+        actor.send_signal(signal.SIGTERM)
+    for actor in actors:
+      try:
+        actor.wait(30)
+      except subprocess.TimeoutExpired:
+        actor.kill()
+    if learner.poll() is None:
+      learner.send_signal(signal.SIGINT)
+      learner.wait()
+    for s, h in previous.items():
+      signal.signal(s, h)
+  return learner.returncode
 
 
 def test(config, env_factory=environments.create_environment):
@@ -790,11 +1112,21 @@ def main(argv):
     config = config_from_flags()
   except ValueError as e:
     raise app.UsageError(str(e)) from None
-  logging.info('Learner device: %s.', learner_device())
-  if config.mode == 'train':
-    train(config)
-  else:
-    test(config)
+  try:
+    if config.local_cluster:
+      sys.exit(run_local_cluster(config))
+    elif config.mode == 'test':
+      test(config)
+    elif config.task == -1:
+      logging.info('Learner device: %s.', learner_device())
+      train(config)
+    elif config.job_name == 'learner':
+      logging.info('Learner device: %s.', learner_device())
+      run_learner_task(config)
+    else:
+      run_actor_task(config)
+  except LearnerUnreachableError as e:
+    sys.exit(f'Error: {e}')
 
 
 if __name__ == '__main__':

@@ -28,6 +28,8 @@ flags.DEFINE_integer('actor_threads', 2, 'Threads driving the actors.')
 flags.DEFINE_string('logdir', '/tmp/agent/pong_learning', 'Where the run writes; emptied first.')
 flags.DEFINE_bool('plot_only', False, 'Only draw the curve from an existing logdir.')
 flags.DEFINE_float('target', 18., 'The mean return (last 100 episodes) to report reaching.')
+flags.DEFINE_list('extra', [], 'More experiment.py flags, e.g. --extra=--entropy_cost=0.0006.')
+flags.DEFINE_string('name', 'pong_learning', 'Base name of the CSV and PNG in benchmarks/results.')
 FLAGS = flags.FLAGS
 
 
@@ -51,7 +53,7 @@ def train():
     subprocess.run(['rm', '-rf', FLAGS.logdir], check=True)
   command = [sys.executable, os.path.join(REPO, 'experiment.py'), '--level_name=atari/pong',
              f'--logdir={FLAGS.logdir}', f'--num_actors={FLAGS.num_actors}',
-             f'--actor_threads={FLAGS.actor_threads}', '--summary_secs=30']
+             f'--actor_threads={FLAGS.actor_threads}', '--summary_secs=30'] + FLAGS.extra
   print(' '.join(command), flush=True)
   start = time.monotonic()
   process = subprocess.Popen(command, cwd=REPO)
@@ -70,7 +72,7 @@ def plot(wall_seconds=None):
   window = 100
   means = np.array([returns[max(0, i + 1 - window):i + 1].mean() for i in range(len(returns))])
   os.makedirs(RESULTS, exist_ok=True)
-  with open(os.path.join(RESULTS, 'pong_learning.csv'), 'w', newline='') as f:
+  with open(os.path.join(RESULTS, f'{FLAGS.name}.csv'), 'w', newline='') as f:
     writer = csv.writer(f)
     writer.writerow(['frames', 'seconds', 'episode_return', 'mean_return_last_100'])
     writer.writerows(zip(frames, seconds, returns, np.round(means, 3)))
@@ -88,11 +90,12 @@ def plot(wall_seconds=None):
   ax.set_xlabel('environment frames (millions)')
   ax.set_ylabel('episode return')
   ax.set_ylim(-22, 22)
-  ax.set_title('IMPALA on Atari Pong (shallow, paper Atari settings), 2-core CPU')
+  ax.set_title('IMPALA on Atari Pong (shallow, paper Atari settings'
+               + (', ' + ' '.join(FLAGS.extra) if FLAGS.extra else '') + '), 2-core CPU')
   ax.grid(alpha=0.3)
-  ax.legend(loc='lower right')
+  ax.legend(loc='upper left')
   fig.tight_layout()
-  fig.savefig(os.path.join(RESULTS, 'pong_learning.png'), dpi=110)
+  fig.savefig(os.path.join(RESULTS, f'{FLAGS.name}.png'), dpi=110)
 
   print(f'episodes: {len(returns)}, frames: {frames[-1]:,}, '
         f'final mean return (last {window}): {means[-1]:.2f}')

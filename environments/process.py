@@ -251,8 +251,10 @@ def _send_error(connection, error):
 
 def serve(connection):
   """The child's side: builds the environment, then answers calls until closed or orphaned."""
-  # Ctrl-C reaches the whole process group; the parent decides when environments end.
+  # Ctrl-C (and a SIGTERM sent to the process group) reach the children too; the parent decides when
+  # environments end, and a child also ends when its pipe closes.
   signal.signal(signal.SIGINT, signal.SIG_IGN)
+  signal.signal(signal.SIGTERM, signal.SIG_IGN)
   try:
     factory, factory_kwargs = pickle.loads(connection.recv_bytes())
     environment = factory(**factory_kwargs)

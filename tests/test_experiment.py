@@ -147,6 +147,10 @@ def test_reward_clipping(method, rewards, expected):
     (dict(discounting=1.5), r'--discounting must be in \[0, 1\]'),
     (dict(entropy_cost=-0.1), '--entropy_cost must be >= 0'),
     (dict(level_name='atari/no_such_game'), '--level_name'),
+    (dict(learner_address='no-port'), '--learner_address must be host:port'),
+    (dict(num_actor_tasks=9), r'--num_actor_tasks must be in \[1, --num_actors=4\]'),
+    # Refused until the learner receives the actors' unrolls across processes (issue 7).
+    (dict(job_name='actor', task=0), 'training across processes does not work yet'),
 ])
 def test_bad_flags_are_refused(tmp_path, overrides, message):
   with pytest.raises(ValueError, match=message):

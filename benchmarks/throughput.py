@@ -1,0 +1,147 @@
+"""Throughput of the real training pipeline (actors, queue, prefetch, learner), against its ideal.
+
+    .venv/bin/python benchmarks/throughput.py [--seconds=60] [--configs=pong,dmlab]
+
+experiment.py's flags (--actor_threads, --inference_timeout_ms, ...) apply to both configurations.
+
+For each configuration it first measures the parts on their own, in CPU seconds per agent step
+(process time, so a part's own threads count): stepping the environment in this process, batched
+inference at one row per actor, and the learner's training step. The ideal rate is what the pipeline
+would reach if those parts overlapped perfectly on the machine's cores:
+    ideal agent steps/s = cores / (env + inference + learner CPU seconds per agent step).
+Then it trains for `--seconds` with experiment.train and reports frames/s, learner steps/s, how long
+the learner waited for data and the actors for inference, and the share of the ideal reached.
+
+Configurations:
+  pong:  Atari Pong, shallow feed-forward network, the paper's Atari settings (unroll 20, batch 32).
+  dmlab: the DMLab-shaped synthetic level, deep network with LSTM and instruction, unroll 100, batch 32.
+"""
+import dataclasses
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
+from absl import flags
+from absl.testing import flagsaver
+import numpy as np
+import tensorflow as tf
+import tree
+
+import environments
+import experiment
+
+flags.DEFINE_integer('seconds', 60, 'Seconds of training per configuration.')
+flags.DEFINE_list('configs', ['pong', 'dmlab'], 'Configurations to run.')
+flags.DEFINE_integer('pong_actors', 16, 'Actors for the Pong configuration.')
+flags.DEFINE_integer('dmlab_actors', 16, 'Actors for the DMLab-shaped configuration.')
+FLAGS = flags.FLAGS
+
+CONFIGS = {
+    'pong': dict(level_name='atari/pong'),
+    'dmlab': dict(level_name='synthetic/dmlab', network='deep', use_lstm=True, unroll_length=100,
+                  batch_size=32),
+}
+
+
+def make_config(name, logdir):
+  overrides = dict(CONFIGS[name], logdir=logdir,
+                   num_actors=FLAGS.pong_actors if name == 'pong' else FLAGS.dmlab_actors,
+                   total_environment_frames=int(1e12), summary_secs=10 ** 6)
+  with flagsaver.flagsaver(**overrides):
+    return experiment.config_from_flags()
+
+
+def cpu_seconds_per_step(fn, steps_per_call, min_seconds=3.):
+  """Process CPU seconds per agent step of `fn` (after a warm-up call)."""
+  fn()
+  calls, wall_start, cpu_start = 0, time.monotonic(), time.process_time()
+  while time.monotonic() - wall_start < min_seconds:
+    fn()
+    calls += 1
+  return (time.process_time() - cpu_start) / (calls * steps_per_call)
+
+
+def measure_parts(config):
+  """CPU seconds per agent step of the environment, batched inference and the learner step."""
+  env = environments.create_environment(config.level_name, seed=1, is_test=False,
+                                        config=config.env_config)
+  spec = env.spec
+  env.initial()
+  rng = np.random.default_rng(0)
+  env_cost = cpu_seconds_per_step(lambda: env.step(int(rng.integers(spec.num_actions))), 1)
+  env.close()
+
+  agent = experiment.build_agent(config, spec)
+  inference = experiment.make_inference(agent, spec, config.num_actors, 0.)
+  single = (np.int32(0), experiment.example_env_output(spec)._replace(info=()),
+            tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1)))
+  rows = experiment._stack([single] * config.num_actors)  # pylint: disable=protected-access
+  inference.close()  # Time the batched function itself, without the batcher's threads.
+  step = tf.function(agent.step)
+  inference_cost = cpu_seconds_per_step(lambda: tree.map_structure(np.asarray, step(*rows)),
+                                        config.num_actors)
+
+  learner = experiment.Learner(agent, config)
+  example = experiment.unroll_example(agent, spec, config.unroll_length)
+  batch = tree.map_structure(lambda x: np.stack([x] * config.batch_size), example)
+  signature = tree.map_structure(lambda x: experiment._spec(x, [config.batch_size]), example)  # pylint: disable=protected-access
+  train_step = tf.function(learner.train_step, input_signature=[signature])
+  learner_cost = cpu_seconds_per_step(
+      lambda: train_step(batch)['total_loss'].numpy(), config.unroll_length * config.batch_size,
+      min_seconds=5.)
+  return env_cost, inference_cost, learner_cost, spec.num_action_repeats
+
+
+def run_pipeline(config, seconds):
+  stats = {}
+  timer = threading.Timer(seconds, lambda: os.kill(os.getpid(), signal.SIGINT))
+  timer.start()
+  try:
+    experiment.train(config, stats=stats)
+  finally:
+    timer.cancel()
+  return stats
+
+
+def main(argv):
+  del argv
+  cores = os.cpu_count()
+  rows = []
+  for name in FLAGS.configs:
+    with tempfile.TemporaryDirectory() as logdir:
+      config = make_config(name, logdir)
+      env_cost, inference_cost, learner_cost, repeats = measure_parts(config)
+      ideal_steps = cores / (env_cost + inference_cost + learner_cost)
+      stats = run_pipeline(config, FLAGS.seconds)
+    seconds = stats['last_time'] - stats['first_time']
+    frames = (stats['frames'] - stats['first_frames']) / seconds
+    steps = (stats['steps'] - 1) / seconds
+    rows.append((name, config, env_cost, inference_cost, learner_cost, ideal_steps * repeats, frames,
+                 steps, stats, seconds))
+
+  print(f'\nThroughput on {cores} cores, {FLAGS.seconds} s of training per configuration.')
+  print('CPU microseconds per agent step, each part measured alone:')
+  print(f'{"config":<8}{"actors":>7}{"env":>9}{"inference":>11}{"learner":>9}{"ideal fps":>11}'
+        f'{"frames/s":>10}{"of ideal":>10}{"steps/s":>9}{"learner wait":>14}{"actor wait":>12}'
+        f'{"batch":>7}')
+  for (name, config, env_cost, inference_cost, learner_cost, ideal, frames, steps, stats,
+       seconds) in rows:
+    actor_wait = stats['inference_wait_seconds'] / (config.actor_threads * stats['actor_seconds'])
+    print(f'{name:<8}{config.num_actors:>7}{env_cost * 1e6:>9.0f}{inference_cost * 1e6:>11.0f}'
+          f'{learner_cost * 1e6:>9.0f}{ideal:>11.0f}{frames:>10.0f}{frames / ideal:>10.0%}'
+          f'{steps:>9.2f}{stats["learner_wait_seconds"] / seconds:>14.0%}'
+          f'{actor_wait:>12.0%}'
+          f'{stats["inference_mean_batch"]:>7.1f}')
+  print('learner wait: share of the time the learner waited for a batch; actor wait: share of each '
+        'actor thread\'s time spent waiting for batched inference; batch: rows per inference call.')
+
+
+if __name__ == '__main__':
+  app.run(main)
