@@ -194,6 +194,8 @@ def config_from_flags():
       raise ValueError(f'--{name} must be in [0, 1], got {values[name]}')
   values['num_actor_tasks'] = values['num_actor_tasks'] or values['num_actors']
   _check_distributed(values)
+  if values['mode'] == 'test' and tf.train.latest_checkpoint(values['logdir']) is None:
+    raise ValueError(f'--mode=test: no checkpoint in --logdir={values["logdir"]}; train there first')
 
   env_config = environments.EnvConfig(
       width=FLAGS.width, height=FLAGS.height, num_action_repeats=FLAGS.num_action_repeats,
@@ -1049,9 +1051,7 @@ def test(config, env_factory=environments.create_environment):
   try:
     env_spec = envs[0].spec
     agent = build_agent(config, env_spec)
-    latest = tf.train.latest_checkpoint(config.logdir)
-    if latest is None:
-      raise ValueError(f'--logdir: no checkpoint in {config.logdir}; train there first')
+    latest = tf.train.latest_checkpoint(config.logdir)  # config_from_flags checked there is one.
     make_checkpoint(agent).restore(latest).expect_partial()
     frames = int(tf.train.load_variable(latest, 'num_env_frames/.ATTRIBUTES/VARIABLE_VALUE'))
     logging.info('Testing %s (%d frames) on %d level(s).', latest, frames, len(levels))

@@ -151,6 +151,7 @@ def test_reward_clipping(method, rewards, expected):
     (dict(num_actor_tasks=9), r'--num_actor_tasks must be in \[1, --num_actors=4\]'),
     # Refused until the learner receives the actors' unrolls across processes (issue 7).
     (dict(job_name='actor', task=0), 'training across processes does not work yet'),
+    (dict(mode='test'), '--mode=test: no checkpoint'),
 ])
 def test_bad_flags_are_refused(tmp_path, overrides, message):
   with pytest.raises(ValueError, match=message):
