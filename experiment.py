@@ -224,22 +224,17 @@ def _check_distributed(values):
   _check_address('learner_address', values['learner_address'])
   if values['actor_address']:
     _check_address('actor_address', values['actor_address'])
-  if values['task'] == -1 and not values['local_cluster']:
-    return  # Training on this machine.
-  if values['local_cluster'] and values['task'] != -1:
+  if values['task'] == -1:
+    return  # Training on this machine, or --local_cluster starting the tasks.
+  if values['local_cluster']:
     raise ValueError('--local_cluster starts the tasks itself: leave --task at -1')
   if values['mode'] != 'train':
     raise ValueError('--job_name/--task: test mode runs on one machine; leave --task at -1')
-  if values['job_name'] == 'learner' and values['task'] not in (-1, 0):
+  if values['job_name'] == 'learner' and values['task'] != 0:
     raise ValueError(f'--task must be 0 for the learner, got {values["task"]}')
-  if values['job_name'] == 'actor' and not -1 <= values['task'] < values['num_actor_tasks']:
+  if values['job_name'] == 'actor' and not 0 <= values['task'] < values['num_actor_tasks']:
     raise ValueError(f'--task must be in [0, --num_actor_tasks={values["num_actor_tasks"]}) for an '
                      f'actor, got {values["task"]}')
-  # run_learner_task and run_actor_task connect and exchange weights, but in TF 2.21 the actors'
-  # unrolls never reach the learner's queue in the full program (they do in a two-process probe).
-  raise ValueError('--job_name/--task/--local_cluster: training across processes does not work yet '
-                   "(the learner does not receive the actors' unrolls); train on one machine with "
-                   '--task=-1')
 
 
 def _check_level_name(level):
@@ -670,12 +665,19 @@ def make_checkpoint(agent, learner=None):
                              num_env_frames=learner.num_env_frames)
 
 
+_CONTAINER = 'impala'
+
+
 def make_trajectory_queue(example, capacity, device):
   """The bounded queue of unrolls on the learner's device; processes share it by its name."""
   flat = tree.flatten(example)
+  dtypes = [_spec(x).dtype for x in flat]
+  shapes = [x.shape for x in flat]
   with tf.device(device):
-    return tf.queue.FIFOQueue(capacity=capacity, dtypes=[_spec(x).dtype for x in flat],
-                              shapes=[x.shape for x in flat], shared_name='trajectories')
+    # A fixed resource container: under connect_to_cluster the default one is per eager context.
+    ref = tf.raw_ops.FIFOQueueV2(component_types=dtypes, shapes=shapes, capacity=capacity,
+                                 container=_CONTAINER, shared_name='trajectories')
+  return tf.queue.QueueBase(dtypes, shapes, None, ref)
 
 
 class ActorPool:
@@ -733,7 +735,7 @@ def _learner_setup(config, env_spec, device):
 
 
 def run_learner(config, learner, example, trajectory_queue, manager, stop, device,
-                after_step=lambda: None, describe=lambda: '', stats=None):
+                after_step=lambda: None, describe=lambda: '', stats=None, before_close=lambda: None):
   """Trains on batches from the queue until the frame budget or a stop; checkpoints at exit.
 
   `stats`, a dict if given, receives timings for benchmarks: steps, frames and times from the first
@@ -775,6 +777,7 @@ def run_learner(config, learner, example, trajectory_queue, manager, stop, devic
     stats.update(steps=steps, frames=int(learner.num_env_frames.numpy()), last_time=time.monotonic(),
                  learner_wait_seconds=prefetcher.wait_seconds - stats.get('wait_seconds_at_first', 0.))
     stop.event.set()
+    before_close()
     trajectory_queue.close(cancel_pending_enqueues=True)
     frames = int(learner.num_env_frames.numpy())
     manager.save(checkpoint_number=frames)
@@ -839,10 +842,11 @@ class SharedWeights:
   def __init__(self, variables):
     self._variables = list(variables)
     with tf.device(SHARED_DEVICE):
-      self._handles = [tf.raw_ops.VarHandleOp(dtype=v.dtype, shape=v.shape,
+      self._handles = [tf.raw_ops.VarHandleOp(dtype=v.dtype, shape=v.shape, container=_CONTAINER,
                                               shared_name=f'weights/{i}/{v.name}')
                        for i, v in enumerate(self._variables)]
-      self._state = tf.raw_ops.VarHandleOp(dtype=tf.int32, shape=[], shared_name='run_state')
+      self._state = tf.raw_ops.VarHandleOp(dtype=tf.int32, shape=[], container=_CONTAINER,
+                                           shared_name='run_state')
 
   def publish(self):
     """Learner: copies its weights to the shared ones."""
@@ -916,13 +920,16 @@ def run_learner_task(config):
   stop = Stop()
   restore_signals = _handle_signals(stop)
   try:
+    def announce_the_end():
+      if int(learner.num_env_frames.numpy()) >= config.total_environment_frames:
+        weights.set_state(_FINISHED)  # Before the queue closes, so actors take it for the end.
+
     frames = run_learner(config, learner, example, trajectory_queue, manager, stop, device,
-                         after_step=weights.publish)
+                         after_step=weights.publish, before_close=announce_the_end)
   finally:
     restore_signals()
   if frames >= config.total_environment_frames:
-    weights.set_state(_FINISHED)
-    time.sleep(_ACTOR_POLL_SECS * 2)  # Actors poll the state: let them see the run is over.
+    time.sleep(_ACTOR_POLL_SECS * 2)  # Serve the state a little longer, for actors to read it.
   return frames
 
 
@@ -984,17 +991,23 @@ def run_actor_task(config, env_factory=environments.create_environment):
         last_poll = time.monotonic()
         finished = weights.state() == _FINISHED
         if finished:
-          logging.info('The learner has finished: stopping.')
           stop.event.set()
   except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.InternalError,
           tf.errors.CancelledError) as e:
     stop.fail(e)
+    if isinstance(e, tf.errors.CancelledError):  # The learner closed its queue: has it finished?
+      try:
+        finished = weights.state() == _FINISHED
+      except tf.errors.OpError:
+        pass
   finally:
     if pool is not None:
       pool.close()
     restore_signals()
     for env in envs:
       env.close()
+  if finished:
+    logging.info('The learner has finished: stopping.')
   if finished or stop.error is None:
     return
   if isinstance(stop.error, (tf.errors.OpError, dynamic_batching.BatcherClosedError)):
@@ -1023,7 +1036,7 @@ def run_local_cluster(config):
     while learner.poll() is None:
       time.sleep(1)
       for i, actor in enumerate(actors):
-        if actor.poll() is not None and not stopping:
+        if actor.poll() is not None and actor.returncode != 0 and not stopping:
           logging.warning('Actor task %d exited with code %d: restarting it.', i, actor.returncode)
           actors[i] = start_actor(i)
   finally:

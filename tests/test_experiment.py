@@ -149,8 +149,9 @@ def test_reward_clipping(method, rewards, expected):
     (dict(level_name='atari/no_such_game'), '--level_name'),
     (dict(learner_address='no-port'), '--learner_address must be host:port'),
     (dict(num_actor_tasks=9), r'--num_actor_tasks must be in \[1, --num_actors=4\]'),
-    # Refused until the learner receives the actors' unrolls across processes (issue 7).
-    (dict(job_name='actor', task=0), 'training across processes does not work yet'),
+    (dict(job_name='learner', task=1), '--task must be 0 for the learner'),
+    (dict(job_name='actor', task=4), r'--task must be in \[0, --num_actor_tasks=4\)'),
+    (dict(local_cluster=True, job_name='actor', task=0), '--local_cluster starts the tasks itself'),
     (dict(mode='test'), '--mode=test: no checkpoint'),
 ])
 def test_bad_flags_are_refused(tmp_path, overrides, message):

@@ -1,0 +1,108 @@
+"""Learner and actors as separate processes over TensorFlow's runtime, with faults along the way."""
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import tensorflow as tf
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FRAMES_PER_STEP = 160  # A learner step: 2 unrolls of 20 agent steps of 4 frames.
+
+
+def free_port():
+  with socket.socket() as s:
+    s.bind(('localhost', 0))
+    return s.getsockname()[1]
+
+
+class Task:
+  """An experiment.py process whose output goes to a file we can read while it runs."""
+
+  def __init__(self, tmp_path, name, args):
+    self.log_path = tmp_path / f'{name}.log'
+    self._log = open(self.log_path, 'w')  # pylint: disable=consider-using-with
+    self.process = subprocess.Popen([sys.executable, 'experiment.py'] + args, cwd=REPO,
+                                    stdout=self._log, stderr=subprocess.STDOUT)
+
+  def text(self):
+    return self.log_path.read_text(errors='replace')
+
+  def frames(self):
+    found = re.findall(r'frames (\d+) \(', self.text())
+    return int(found[-1]) if found else 0
+
+  def kill(self):
+    self.process.kill()
+    self.process.wait()
+
+
+def wait_until(condition, timeout, what):
+  deadline = time.monotonic() + timeout
+  while not condition():
+    if time.monotonic() > deadline:
+      raise AssertionError(f'timed out waiting for {what}')
+    time.sleep(0.5)
+
+
+@pytest.fixture
+def cluster_flags(tmp_path):
+  return [f'--logdir={tmp_path / "run"}', '--level_name=atari/pong', '--num_actors=2',
+          '--num_actor_tasks=2', '--batch_size=2', '--summary_secs=1', '--checkpoint_secs=2',
+          f'--learner_address=localhost:{free_port()}', '--learner_timeout_secs=120']
+
+
+def test_actor_and_learner_faults(tmp_path, cluster_flags):
+  # A budget far away while faults happen; the restarted learner gets one just ahead of it.
+  learner = Task(tmp_path, 'learner', cluster_flags + ['--job_name=learner', '--task=0',
+                                                       '--total_environment_frames=100000000'])
+  actors = [Task(tmp_path, f'actor{i}', cluster_flags + ['--job_name=actor', f'--task={i}'])
+            for i in range(2)]
+  try:
+    wait_until(lambda: learner.frames() >= 1600, 180, 'training to start')
+
+    # An actor dies: the learner notices and trains on with the other one.
+    actors[1].kill()
+    frames_then = learner.frames()
+    wait_until(lambda: 'Actor 1 has sent nothing' in learner.text(), 90, 'the learner to notice')
+    wait_until(lambda: learner.frames() >= frames_then + 1600, 90, 'training to go on')
+    # Restarted, it rejoins.
+    actors[1] = Task(tmp_path, 'actor1_again', cluster_flags + ['--job_name=actor', '--task=1'])
+    wait_until(lambda: 'Actor 1 is sending unrolls again' in learner.text(), 120, 'actor 1 to rejoin')
+
+    # The learner dies; restarted, it resumes from its checkpoint and the actors reconnect.
+    wait_until(lambda: tf.train.latest_checkpoint(tmp_path / 'run') is not None, 60, 'a checkpoint')
+    learner.kill()
+    checkpoint = tf.train.latest_checkpoint(tmp_path / 'run')
+    saved = tf.train.load_variable(checkpoint, 'num_env_frames/.ATTRIBUTES/VARIABLE_VALUE')
+    assert saved > 0
+    total = saved + 20 * FRAMES_PER_STEP
+    learner = Task(tmp_path, 'learner_again', cluster_flags + [
+        '--job_name=learner', '--task=0', f'--total_environment_frames={total}'])
+    assert learner.process.wait(timeout=300) == 0, learner.text()[-3000:]
+    assert f'Restored {checkpoint} at {saved} frames' in learner.text()
+    final = tf.train.latest_checkpoint(tmp_path / 'run')
+    assert tf.train.load_variable(final, 'num_env_frames/.ATTRIBUTES/VARIABLE_VALUE') == total
+    assert 'Lost the learner' in actors[0].text()  # And reconnected: the run got to its end.
+    # The actors see the run is over and stop by themselves.
+    for actor in actors:
+      assert actor.process.wait(timeout=60) == 0
+    assert 'The learner has finished' in actors[0].text()
+  finally:
+    for task in [learner] + actors:
+      if task.process.poll() is None:
+        task.kill()
+
+
+def test_unreachable_learner_is_a_clear_error(tmp_path):
+  start = time.monotonic()
+  result = subprocess.run(
+      [sys.executable, 'experiment.py', '--job_name=actor', '--task=0', '--level_name=atari/pong',
+       f'--learner_address=localhost:{free_port()}', '--learner_timeout_secs=2',
+       f'--logdir={tmp_path}'], cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+  assert result.returncode != 0
+  assert 'no learner answered at --learner_address=localhost:' in result.stderr
+  assert time.monotonic() - start < 60
