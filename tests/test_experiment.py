@@ -166,3 +166,17 @@ def test_command_line_refuses_bad_flags_before_any_work(tmp_path):
   assert result.returncode != 0
   assert '--num_actors must be positive' in result.stderr
   assert not os.listdir(tmp_path)  # Nothing was started or written.
+
+
+@pytest.mark.parametrize('suite', ['dmlab30', 'atari57'])
+def test_running_human_normalized_score_needs_every_level(tmp_path, suite):
+  config = make_config(tmp_path, level_name=suite, num_actors=60)
+  monitor = experiment.Monitor(config, tf.summary.create_noop_writer())
+  levels = sorted(set(experiment.actor_levels(config)))
+  for level in levels[1:]:
+    monitor._recent[level].append(1000.)  # pylint: disable=protected-access
+  assert monitor.human_normalized_score() is None  # One level has not finished an episode.
+  monitor._recent[levels[0]].append(1000.)  # pylint: disable=protected-access
+  score = monitor.human_normalized_score()
+  assert score is not None and score > 0
+  monitor.close()
