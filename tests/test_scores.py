@@ -25,14 +25,23 @@ REFERENCE = os.path.join(REPO_ROOT, '..', 'shared', 'reference')
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 
 
+def _require_reference():
+    """The reference folder is beside the repository in CI, where its absence is a failure."""
+    if not os.path.isdir(REFERENCE):
+        message = f'{os.path.normpath(REFERENCE)} is not beside this clone'
+        if os.environ.get('CI'):
+            pytest.fail(message)
+        pytest.skip(f'{message}: the embedded tables are compared with it in CI')
+
+
 def _reference_rows(name):
-    path = os.path.join(REFERENCE, name)
-    assert os.path.exists(path), f'reference table {path} not found (CI has ../shared beside the repo)'
-    with open(path) as f:
+    _require_reference()
+    with open(os.path.join(REFERENCE, name)) as f:
         return list(csv.DictReader(f))
 
 
 def _reference_readme():
+    _require_reference()
     with open(os.path.join(REFERENCE, 'README.md')) as f:
         return ' '.join(f.read().split())  # One line: the README wraps its sentences.
 
