@@ -304,9 +304,14 @@ def _spec(value, batch_dims=()):
   return tf.TensorSpec(tuple(batch_dims) + value.shape, dtype)
 
 
+def actor_initial_state(agent):
+  """The core state one actor starts with, as NumPy values without a batch dimension."""
+  return tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1))
+
+
 def make_inference(agent, env_spec, max_batch_size, timeout_ms):
   """Dynamically batched `agent.step`: takes and returns NumPy values of a group of actors."""
-  initial_state = tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1))
+  initial_state = actor_initial_state(agent)
   example = (np.int32(0), _without_info(example_env_output(env_spec)), initial_state)
   signature = tree.map_structure(lambda x: _spec(x, [None]), example)
 
@@ -372,7 +377,7 @@ def _stack(nests, axis=0):
 
 def unroll_example(agent, env_spec, unroll_length):
   """An Unroll of NumPy zeros, for the trajectory queue's and the learner's signatures."""
-  state = tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1))
+  state = actor_initial_state(agent)
   steps = unroll_length + 1
   env_outputs = tree.map_structure(lambda x: np.stack([x] * steps), example_env_output(env_spec))
   agent_outputs = networks.AgentOutput(
@@ -686,7 +691,7 @@ class ActorPool:
   def __init__(self, config, actor_ids, envs, agent, env_spec, enqueue, stop):
     levels = actor_levels(config)
     self.inference = make_inference(agent, env_spec, len(envs), config.inference_timeout_ms)
-    initial_state = tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1))
+    initial_state = actor_initial_state(agent)
     self._enqueue = enqueue
     self._stop = stop
     self._unroll_length = config.unroll_length
@@ -1070,7 +1075,7 @@ def test(config, env_factory=environments.create_environment):
     logging.info('Testing %s (%d frames) on %d level(s).', latest, frames, len(levels))
 
     inference = make_inference(agent, env_spec, len(levels), config.inference_timeout_ms)
-    initial_state = tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1))
+    initial_state = actor_initial_state(agent)
     returns = {level: [] for level in levels}
     stop = Stop()
 

@@ -79,12 +79,10 @@ def measure_parts(config):
   env.close()
 
   agent = experiment.build_agent(config, spec)
-  inference = experiment.make_inference(agent, spec, config.num_actors, 0.)
   single = (np.int32(0), experiment.example_env_output(spec)._replace(info=()),
-            tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1)))
+            experiment.actor_initial_state(agent))
   rows = experiment._stack([single] * config.num_actors)  # pylint: disable=protected-access
-  inference.close()  # Time the batched function itself, without the batcher's threads.
-  step = tf.function(agent.step)
+  step = tf.function(agent.step)  # The batched function itself, without the batcher's threads.
   inference_cost = cpu_seconds_per_step(lambda: tree.map_structure(np.asarray, step(*rows)),
                                         config.num_actors)
 
