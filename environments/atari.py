@@ -22,6 +22,10 @@ from ale_py import Action, ALEInterface, LoggerMode, roms
 from environments import base
 from environments.config import EnvSpec
 
+# One environment per process, many processes per machine: OpenCV's own thread pool only makes them
+# compete for the cores (and costs more than it saves on an 84x84 resize).
+cv2.setNumThreads(1)
+
 FRAME_SIZE = 84
 STACK_SIZE = 4
 NUM_POOLED_FRAMES = 2

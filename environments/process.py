@@ -12,7 +12,9 @@ in a multi-threaded TensorFlow parent, where a plain fork is not), not a `multip
 multiprocessing's 'spawn' and 'forkserver' methods re-import the parent's `__main__` module in the
 child, and a learner script that imports TensorFlow at its top would load TensorFlow into every
 environment process. The child imports only this package and the factory's module. Parent and child
-talk over a `multiprocessing.Pipe` (a socket pair carrying pickled messages).
+talk over a `multiprocessing.Pipe` (a socket pair carrying pickled messages); large NumPy arrays in
+the answers (frames) go through a shared memory file instead (`SharedArrays`): pickling a frame and
+pushing it through the socket cost more than the Atari step that made it.
 
 No orphans: `close()` (or leaving a `with` block) ends the child; an atexit hook closes those still
 open when the interpreter exits; and a child whose parent has gone, however it went (even SIGKILL,
@@ -21,27 +23,33 @@ and exits.
 """
 import atexit
 import logging
+import mmap
 import multiprocessing
+import os
 import pickle
 import signal
 import subprocess
 import sys
+import tempfile
 import traceback
 import weakref
+
+import numpy as np
 
 logger = logging.getLogger(__name__)
 
 # Waits before a child that was asked to close is killed.
 _CLOSE_TIMEOUT = 5.
 # The child's first reads: the parent's sys.path (so the factory's module imports there as it does
-# here), then the pickled factory and its keyword arguments.
+# here), then the pickled factory and its keyword arguments. argv: the pipe's and the shared memory
+# file's descriptors.
 _BOOTSTRAP = """
 import sys
 from multiprocessing.connection import Connection
 connection = Connection(int(sys.argv[1]))
 sys.path[:] = connection.recv()
-from environments.process import serve
-serve(connection)
+from environments.process import serve, SharedArrays
+serve(connection, SharedArrays(int(sys.argv[2])))
 """
 _open_processes = weakref.WeakSet()
 
@@ -59,6 +67,84 @@ class RemoteTraceback(Exception):
 
 class _Lost(Exception):
   """The child died or did not answer in time."""
+
+
+class _SharedArray:
+  """Stands in a pickled answer for an array that the child wrote to the shared memory file."""
+  __slots__ = ('offset', 'shape', 'dtype')
+
+  def __init__(self, offset, shape, dtype):
+    self.offset, self.shape, self.dtype = offset, shape, dtype
+
+  def __getstate__(self):
+    return self.offset, self.shape, self.dtype
+
+  def __setstate__(self, state):
+    self.offset, self.shape, self.dtype = state
+
+
+def _map_arrays(fn, value):
+  """`value` with fn applied to its leaves in dicts, lists and (named) tuples."""
+  if isinstance(value, dict):
+    return {key: _map_arrays(fn, item) for key, item in value.items()}
+  if isinstance(value, tuple) and hasattr(value, '_fields'):
+    return type(value)(*(_map_arrays(fn, item) for item in value))
+  if isinstance(value, (tuple, list)):
+    return type(value)(_map_arrays(fn, item) for item in value)
+  return fn(value)
+
+
+class SharedArrays:
+  """A shared memory file through which the child hands the parent the large arrays of an answer.
+
+  The parent creates it (an anonymous memfd on Linux, an unlinked temporary file elsewhere, so nothing
+  is left behind however the processes end) and passes its descriptor to the child. For each answer
+  the child writes its arrays of `MIN_BYTES` or more from offset 0 on and sends small stand-ins; the
+  parent copies them out before it sends the next call, which is the next time the child writes.
+  Arrays that do not fit (beyond `CAPACITY`, which costs memory only where written) travel pickled.
+  """
+  CAPACITY = 64 << 20
+  MIN_BYTES = 4096
+
+  def __init__(self, fd=None):
+    if fd is None:
+      if hasattr(os, 'memfd_create'):
+        fd = os.memfd_create('impala-environment')
+      else:
+        with tempfile.TemporaryFile() as f:
+          fd = os.dup(f.fileno())
+      os.ftruncate(fd, self.CAPACITY)
+    self.fd = fd
+    self._memory = mmap.mmap(fd, self.CAPACITY)
+
+  def share(self, value):
+    """(Child) `value` with its large arrays written here and replaced by stand-ins."""
+    end = 0
+
+    def write(leaf):
+      nonlocal end
+      if not isinstance(leaf, np.ndarray) or leaf.nbytes < self.MIN_BYTES or leaf.dtype.hasobject:
+        return leaf
+      if end + leaf.nbytes > self.CAPACITY:
+        return leaf
+      offset, end = end, end + leaf.nbytes
+      np.frombuffer(self._memory, leaf.dtype, leaf.size, offset).reshape(leaf.shape)[...] = leaf
+      return _SharedArray(offset, leaf.shape, leaf.dtype.str)
+    return _map_arrays(write, value)
+
+  def take(self, value):
+    """(Parent) `value` with the stand-ins replaced by copies of their arrays."""
+    def read(leaf):
+      if not isinstance(leaf, _SharedArray):
+        return leaf
+      dtype = np.dtype(leaf.dtype)
+      size = int(np.prod(leaf.shape))
+      return np.frombuffer(self._memory, dtype, size, leaf.offset).reshape(leaf.shape).copy()
+    return _map_arrays(read, value)
+
+  def close(self):
+    self._memory.close()
+    os.close(self.fd)
 
 
 class EnvironmentProcess:
@@ -92,10 +178,11 @@ class EnvironmentProcess:
 
   def _start(self):
     self._connection, child_end = multiprocessing.Pipe()
+    self._shared = SharedArrays()
     with child_end:
       self._process = subprocess.Popen(
-          [sys.executable, '-c', _BOOTSTRAP, str(child_end.fileno())],
-          pass_fds=(child_end.fileno(),), stdin=subprocess.DEVNULL)
+          [sys.executable, '-c', _BOOTSTRAP, str(child_end.fileno()), str(self._shared.fd)],
+          pass_fds=(child_end.fileno(), self._shared.fd), stdin=subprocess.DEVNULL)
     self._ready = False
     self._spec = None
     self._answered_calls = 0
@@ -169,7 +256,7 @@ class EnvironmentProcess:
     timeout = self._call_timeout if self._answered_calls else self._startup_timeout
     result, = self._receive(timeout)
     self._answered_calls += 1
-    return result
+    return self._shared.take(result)
 
   def _answer_or_replace(self):
     try:
@@ -197,6 +284,7 @@ class EnvironmentProcess:
     self._process.kill()
     self._process.wait()
     self._connection.close()
+    self._shared.close()
 
   def close(self):
     """Ends the child (asking first, then killing it). Safe to call more than once."""
@@ -249,7 +337,7 @@ def _send_error(connection, error):
   connection.send(('error', error, remote_traceback))
 
 
-def serve(connection):
+def serve(connection, shared):
   """The child's side: builds the environment, then answers calls until closed or orphaned."""
   # Ctrl-C (and a SIGTERM sent to the process group) reach the children too; the parent decides when
   # environments end, and a child also ends when its pipe closes.
@@ -272,7 +360,7 @@ def serve(connection):
       except Exception as error:  # pylint: disable=broad-except
         _send_error(connection, error)
         continue
-      connection.send(('ok', result))
+      connection.send(('ok', shared.share(result)))
   except (EOFError, OSError):
     pass  # The parent has gone.
   finally:

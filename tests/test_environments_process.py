@@ -12,6 +12,7 @@ import pytest
 
 import environments
 from environments import base
+from environments import process as process_lib
 
 HANG, RAISE = -1, -2  # Actions the counting environment treats specially.
 REPOSITORY = pathlib.Path(environments.__file__).parents[1]
@@ -20,10 +21,10 @@ REPOSITORY = pathlib.Path(environments.__file__).parents[1]
 class CountingEnvironment(base.Environment):
   """Reward 1 per step, episodes of 3 steps; HANG never returns, RAISE raises a ValueError."""
 
-  def __init__(self, fail_if_exists=None):
+  def __init__(self, fail_if_exists=None, frame_size=2):
     if fail_if_exists and os.path.exists(fail_if_exists):
       raise RuntimeError('cannot build this environment')
-    self.spec = environments.EnvSpec((2, 2, 1), False, 2, 4)
+    self.spec = environments.EnvSpec((frame_size, frame_size, 1), False, 2, 4)
 
   def _begin_episode(self, first):
     self._steps = 0
@@ -38,7 +39,7 @@ class CountingEnvironment(base.Environment):
     return 1., self._steps == 3
 
   def _observation(self):
-    return {'frame': np.full((2, 2, 1), self._steps, np.uint8), 'pid': os.getpid()}
+    return {'frame': np.full(self.spec.frame_shape, self._steps, np.uint8), 'pid': os.getpid()}
 
 
 def counting_environment(**kwargs):
@@ -201,3 +202,29 @@ def test_bad_arguments():
     environments.EnvironmentProcess(counting_environment, call_timeout=0)
   with pytest.raises(Exception, match='pickle|lambda'):
     environments.EnvironmentProcess(lambda: CountingEnvironment())
+
+
+def test_shared_arrays_carry_large_arrays_and_leave_small_ones_to_the_pipe():
+  shared = process_lib.SharedArrays()
+  try:
+    big = np.arange(3 * 4096, dtype=np.int32).reshape(3, 4096)
+    small = np.ones(4, np.float32)
+    sent = shared.share({'big': big, 'nested': [small, (big[0], 'text')]})
+    assert isinstance(sent['big'], process_lib._SharedArray)  # pylint: disable=protected-access
+    assert sent['nested'][0] is small and sent['nested'][1][1] == 'text'
+    taken = shared.take(sent)
+    np.testing.assert_array_equal(taken['big'], big)
+    np.testing.assert_array_equal(taken['nested'][1][0], big[0])
+    shared.take(shared.share({'big': -big}))  # The next answer overwrites the file...
+    np.testing.assert_array_equal(taken['big'], big)  # ...but not what the parent took.
+  finally:
+    shared.close()
+
+
+def test_frames_from_a_process_are_the_environments_and_stay_as_they_were():
+  with environments.EnvironmentProcess(counting_environment, frame_size=64) as process:
+    outputs = [process.initial()] + [process.step(0) for _ in range(3)]
+  frames = [output.observation['frame'] for output in outputs]
+  assert all(frame.shape == (64, 64, 1) and frame.dtype == np.uint8 for frame in frames)
+  # Steps 1 and 2, then the third ends the episode and shows the next one's first frame.
+  assert [np.unique(frame).tolist() for frame in frames] == [[0], [1], [2], [0]]

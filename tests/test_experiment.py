@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 import tree
 
-from cue_environment import make_cue_environment
+from cue_environment import make_cue_environment, make_delayed_cue_environment
 import environments
 import experiment
 
@@ -55,6 +55,21 @@ def test_impala_learns_the_cue_task_and_a_flipped_advantage_does_not(tmp_path, m
   experiment.train(cue_config(tmp_path / 'flipped'), env_factory=make_cue_environment)
   broken = np.mean(episode_returns(tmp_path / 'flipped')[-40:])
   assert broken < 3.4, f'the flipped advantage still reached {broken:.2f}'
+
+
+def test_impala_credits_a_delayed_reward_across_unrolls_and_not_without_discounting(tmp_path):
+  # Each trial pays for its first action 4 steps later; unrolls of 3 steps make the credit cross
+  # unroll boundaries, through the bootstrap value. With discounting 0 nothing reaches the choice.
+  experiment.train(cue_config(tmp_path / 'discounted', unroll_length=3, total_environment_frames=8_000),
+                   env_factory=make_delayed_cue_environment)
+  learned = np.mean(episode_returns(tmp_path / 'discounted')[-40:])
+  assert learned > 2.6, f'mean return {learned:.2f} of 3 at the end; random play gets 1'
+
+  experiment.train(cue_config(tmp_path / 'undiscounted', unroll_length=3,
+                              total_environment_frames=8_000, discounting=0.),
+                   env_factory=make_delayed_cue_environment)
+  myopic = np.mean(episode_returns(tmp_path / 'undiscounted')[-40:])
+  assert myopic < 1.5, f'without discounting the delayed reward still reached {myopic:.2f}'
 
 
 def test_pong_train_checkpoint_resume_and_test(tmp_path):
