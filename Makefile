@@ -20,7 +20,7 @@ $(INSTALLED): requirements.txt
 # with the actor settings that ran fastest on a 2-core machine (benchmarks/throughput.py).
 train: $(INSTALLED)
 	$(BIN)/python experiment.py --level_name=atari/pong --num_actors=16 --actor_threads=2 \
-	    --logdir=$(or $(LOGDIR),/tmp/agent/pong)
+	    --envs_per_process=4 --logdir=$(or $(LOGDIR),/tmp/agent/pong)
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -n 2 tests

@@ -101,6 +101,9 @@ flags.DEFINE_integer('summary_secs', 10, 'Seconds between summaries and progress
 flags.DEFINE_integer('actor_threads', 4, 'Threads that drive the actors, each stepping its share of '
                      'them together (one inference request per step for the share).')
 flags.DEFINE_float('inference_timeout_ms', 5., 'How long batched inference waits for more actors.')
+flags.DEFINE_integer('envs_per_process', 1, 'Environments each environment process hosts, stepped one '
+                     'after another. 1, as the original: a process per actor. More costs less per step '
+                     'where steps are cheap (Atari) and cores few.')
 
 FLAGS = flags.FLAGS
 _OWN_FLAGS = frozenset(FLAGS) - _FLAGS_BEFORE  # For the evaluation results' metadata.
@@ -143,6 +146,7 @@ class Config:
   summary_secs: int
   actor_threads: int
   inference_timeout_ms: float
+  envs_per_process: int
   job_name: str
   task: int
   learner_address: str
@@ -169,7 +173,7 @@ def config_from_flags():
       'batch_size', 'unroll_length', 'seed', 'entropy_cost', 'baseline_cost', 'discounting',
       'reward_clipping', 'learning_rate', 'decay', 'momentum', 'epsilon', 'network', 'use_lstm',
       'gradient_clip_norm', 'correction', 'checkpoint_secs', 'summary_secs', 'actor_threads',
-      'inference_timeout_ms', 'job_name', 'task', 'learner_address', 'actor_address',
+      'inference_timeout_ms', 'envs_per_process', 'job_name', 'task', 'learner_address', 'actor_address',
       'num_actor_tasks', 'learner_timeout_secs', 'local_cluster')}
   if is_atari(values['level_name']):
     defaults = {k: v for k, v in ATARI_HYPERPARAMETERS.items() if FLAGS[k].using_default_value}
@@ -179,7 +183,8 @@ def config_from_flags():
 
   positive = ('test_num_episodes', 'total_environment_frames', 'num_actors', 'batch_size',
               'unroll_length', 'num_action_repeats', 'width', 'height', 'max_episode_frames',
-              'checkpoint_secs', 'summary_secs', 'actor_threads', 'learning_rate', 'epsilon')
+              'checkpoint_secs', 'summary_secs', 'actor_threads', 'envs_per_process', 'learning_rate',
+              'epsilon')
   for name in positive:
     value = values.get(name, FLAGS[name].value)
     if not value > 0:
@@ -330,18 +335,24 @@ def _without_info(env_output):
 class Actor:
   """Plays a group of environments (each an actor of the paper) with one inference request per step.
 
-  Every environment keeps its own level, seed, process and core state; grouping them only saves the
-  per-request overhead of the Python side. Values are batched over the group ([K, ...]).
+  Every environment keeps its own level, seed and core state; grouping them only saves the
+  per-request overhead of the Python side. `processes` host the environments in the order of
+  `actor_ids`, each an `environments.EnvironmentGroup` of one or more. Values are batched over the
+  group ([K, ...]).
   """
 
-  def __init__(self, level_names, actor_ids, envs, inference, initial_state, num_actions):
+  def __init__(self, level_names, actor_ids, processes, inference, initial_state, num_actions):
     self.level_names = np.array([name.encode('utf-8') for name in level_names], object)
     self.actor_ids = np.array(actor_ids, np.int32)
-    self._envs = envs
+    self._processes = processes
     self._inference = inference
-    group = len(envs)
+    initial = [process.initial() for process in processes]
+    self._bounds = np.cumsum([0] + [len(outputs) for outputs in initial])
+    group = len(actor_ids)
+    if self._bounds[-1] != group:
+      raise ValueError(f'{len(actor_ids)} actors but {self._bounds[-1]} environments')
     self._agent_state = tree.map_structure(lambda s: np.stack([s] * group), initial_state)
-    self._env_output = _stack([as_arrays(env.initial()) for env in envs])
+    self._env_output = _stack([as_arrays(output) for outputs in initial for output in outputs])
     # The original's first "previous" output: action 0, uniform logits, zero baseline.
     self._agent_output = networks.AgentOutput(
         action=np.zeros(group, np.int32), policy_logits=np.zeros((group, num_actions), np.float32),
@@ -351,8 +362,10 @@ class Actor:
     """Acts once in every environment; returns (agent_output, env_output): actions and what they led to."""
     self._agent_output, self._agent_state = self._inference(
         (self._agent_output.action, _without_info(self._env_output), self._agent_state))
-    steps = environments.step_many(self._envs, self._agent_output.action.tolist())
-    self._env_output = _stack([as_arrays(step) for step in steps])
+    actions = self._agent_output.action.tolist()
+    steps = environments.step_many(self._processes, [
+        actions[start:end] for start, end in zip(self._bounds[:-1], self._bounds[1:])])
+    self._env_output = _stack([as_arrays(output) for outputs in steps for output in outputs])
     return self._agent_output, self._env_output
 
   def unroll(self, unroll_length):
@@ -655,12 +668,39 @@ def _handle_signals(stop):
   return lambda: [signal.signal(s, h) for s, h in previous.items()]
 
 
+# The actors whose environments one process hosts, in order, and that process.
+ProcessGroup = collections.namedtuple('ProcessGroup', 'actor_ids process')
+
+
 def _start_environments(config, actor_ids, is_test, env_factory, levels=None):
-  """One environment process per actor: actor i plays its level with seed `seed + i`."""
+  """ProcessGroups of `envs_per_process` actors; actor i plays its level with seed `seed + i`."""
   levels = levels or actor_levels(config)
-  return [environments.EnvironmentProcess(env_factory, level_name=levels[i], seed=config.seed + i,
-                                          is_test=is_test, config=config.env_config)
-          for i in actor_ids]
+  actor_ids = list(actor_ids)
+  size = config.envs_per_process
+  groups = []
+  for start in range(0, len(actor_ids), size):
+    ids = actor_ids[start:start + size]
+    groups.append(ProcessGroup(ids, environments.EnvironmentProcess(
+        environments.EnvironmentGroup, factory=env_factory, kwargs_list=[
+            dict(level_name=levels[i], seed=config.seed + i, is_test=is_test,
+                 config=config.env_config) for i in ids])))
+  return groups
+
+
+def _actors(groups, num_threads, levels, inference, initial_state, num_actions):
+  """Deals the process groups out to `num_threads` Actors (fewer if there are fewer groups)."""
+  actors = []
+  for i in range(min(num_threads, len(groups))):
+    mine = groups[i::num_threads]
+    ids = [j for group in mine for j in group.actor_ids]
+    actors.append(Actor([levels[j] for j in ids], ids, [group.process for group in mine], inference,
+                        initial_state, num_actions))
+  return actors
+
+
+def _close_environments(groups):
+  for group in groups:
+    group.process.close()
 
 
 def make_checkpoint(agent, learner=None):
@@ -688,21 +728,16 @@ def make_trajectory_queue(example, capacity, device):
 class ActorPool:
   """Actor threads, each driving its share of the environment processes; unrolls go to `enqueue`."""
 
-  def __init__(self, config, actor_ids, envs, agent, env_spec, enqueue, stop):
-    levels = actor_levels(config)
-    self.inference = make_inference(agent, env_spec, len(envs), config.inference_timeout_ms)
-    initial_state = actor_initial_state(agent)
+  def __init__(self, config, groups, agent, env_spec, enqueue, stop):
+    num_actors = sum(len(group.actor_ids) for group in groups)
+    self.inference = make_inference(agent, env_spec, num_actors, config.inference_timeout_ms)
     self._enqueue = enqueue
     self._stop = stop
     self._unroll_length = config.unroll_length
-    self._threads = []
-    num_threads = min(config.actor_threads, len(envs))
-    for i in range(num_threads):
-      ids = actor_ids[i::num_threads]
-      actor = Actor([levels[j] for j in ids], ids, envs[i::num_threads], self.inference,
-                    initial_state, env_spec.num_actions)
-      self._threads.append(threading.Thread(target=self._run, args=(actor,), name=f'actor_{i}',
-                                            daemon=True))
+    actors = _actors(groups, config.actor_threads, actor_levels(config), self.inference,
+                     actor_initial_state(agent), env_spec.num_actions)
+    self._threads = [threading.Thread(target=self._run, args=(actor,), name=f'actor_{i}', daemon=True)
+                     for i, actor in enumerate(actors)]
     for thread in self._threads:
       thread.start()
 
@@ -800,18 +835,18 @@ def train(config, env_factory=environments.create_environment, stats=None):
   """
   stats = {} if stats is None else stats
   os.makedirs(config.logdir, exist_ok=True)
-  envs = _start_environments(config, range(config.num_actors), is_test=False, env_factory=env_factory)
+  groups = _start_environments(config, range(config.num_actors), is_test=False,
+                               env_factory=env_factory)
   stop = Stop()
   restore_signals = _handle_signals(stop)
   pool = None
   try:
-    env_spec = envs[0].spec
+    env_spec = groups[0].process.spec
     device = learner_device()
     agent, learner, manager = _learner_setup(config, env_spec, device)
     example = unroll_example(agent, env_spec, config.unroll_length)
     trajectory_queue = make_trajectory_queue(example, config.batch_size, device)
-    pool = ActorPool(config, list(range(config.num_actors)), envs, agent, env_spec,
-                     trajectory_queue.enqueue_many, stop)
+    pool = ActorPool(config, groups, agent, env_spec, trajectory_queue.enqueue_many, stop)
     pool_start = time.monotonic()
     frames = run_learner(config, learner, example, trajectory_queue, manager, stop, device,
                          describe=lambda: f' | batching {pool.inference.mean_batch_size:.1f}',
@@ -823,8 +858,7 @@ def train(config, env_factory=environments.create_environment, stats=None):
                    inference_wait_seconds=pool.inference.wait_seconds,
                    actor_seconds=time.monotonic() - pool_start)
     restore_signals()
-    for env in envs:
-      env.close()
+    _close_environments(groups)
   if stop.error is not None:
     raise stop.error
   return frames
@@ -954,13 +988,13 @@ def run_actor_task(config, env_factory=environments.create_environment):
   tf.config.experimental_connect_to_cluster(
       tf.train.ClusterSpec({'learner': [config.learner_address], job: [address]}),
       job_name=job, task_index=0)
-  envs = _start_environments(config, actor_ids, is_test=False, env_factory=env_factory)
+  groups = _start_environments(config, actor_ids, is_test=False, env_factory=env_factory)
   stop = Stop()
   restore_signals = _handle_signals(stop)
   pool = None
   finished = False
   try:
-    env_spec = envs[0].spec
+    env_spec = groups[0].process.spec
     agent = build_agent(config, env_spec)
     trajectory_queue = make_trajectory_queue(
         unroll_example(agent, env_spec, config.unroll_length), config.batch_size, SHARED_DEVICE)
@@ -982,7 +1016,7 @@ def run_actor_task(config, env_factory=environments.create_environment):
         except py_queue.Full:
           pass
 
-    pool = ActorPool(config, actor_ids, envs, agent, env_spec, hand_over, stop)
+    pool = ActorPool(config, groups, agent, env_spec, hand_over, stop)
     logging.info('Actor task %d plays actors %s with the learner at %s.', config.task, actor_ids,
                  config.learner_address)
     last_poll = time.monotonic()
@@ -1009,8 +1043,7 @@ def run_actor_task(config, env_factory=environments.create_environment):
     if pool is not None:
       pool.close()
     restore_signals()
-    for env in envs:
-      env.close()
+    _close_environments(groups)
   if finished:
     logging.info('The learner has finished: stopping.')
   if finished or stop.error is None:
@@ -1064,10 +1097,10 @@ def run_local_cluster(config):
 def test(config, env_factory=environments.create_environment):
   """Plays `test_num_episodes` per level with the latest checkpoint; writes and prints the results."""
   levels = test_levels(config)
-  envs = _start_environments(config, range(len(levels)), is_test=True, env_factory=env_factory,
-                             levels=levels)
+  groups = _start_environments(config, range(len(levels)), is_test=True, env_factory=env_factory,
+                               levels=levels)
   try:
-    env_spec = envs[0].spec
+    env_spec = groups[0].process.spec
     agent = build_agent(config, env_spec)
     latest = tf.train.latest_checkpoint(config.logdir)  # config_from_flags checked there is one.
     make_checkpoint(agent).restore(latest).expect_partial()
@@ -1079,7 +1112,8 @@ def test(config, env_factory=environments.create_environment):
     returns = {level: [] for level in levels}
     stop = Stop()
 
-    def play(group_levels, actor):
+    def play(actor):
+      group_levels = [level.decode('utf-8') for level in actor.level_names]
       try:
         while not stop.event.is_set() and any(
             len(returns[level]) < config.test_num_episodes for level in group_levels):
@@ -1095,14 +1129,8 @@ def test(config, env_factory=environments.create_environment):
         logging.exception('Test actor thread failed.')
         stop.fail(e)
 
-    num_threads = min(config.actor_threads, len(envs))
-    threads = []
-    for i in range(num_threads):
-      ids = list(range(len(levels)))[i::num_threads]
-      group_levels = [levels[j] for j in ids]
-      actor = Actor(group_levels, ids, envs[i::num_threads], inference, initial_state,
-                    env_spec.num_actions)
-      threads.append(threading.Thread(target=play, args=(group_levels, actor), daemon=True))
+    threads = [threading.Thread(target=play, args=(actor,), daemon=True) for actor in _actors(
+        groups, config.actor_threads, levels, inference, initial_state, env_spec.num_actions)]
     for thread in threads:
       thread.start()
     for thread in threads:
@@ -1111,8 +1139,7 @@ def test(config, env_factory=environments.create_environment):
     if stop.error is not None:
       raise stop.error
   finally:
-    for env in envs:
-      env.close()
+    _close_environments(groups)
 
   path = os.path.join(config.logdir, 'evaluation.json')
   flag_values = {name: FLAGS[name].value for name in sorted(_OWN_FLAGS)}

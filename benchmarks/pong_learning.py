@@ -25,6 +25,7 @@ RESULTS = os.path.join(REPO, 'benchmarks', 'results')
 flags.DEFINE_integer('frames', 12_000_000, 'Frames to train for.')
 flags.DEFINE_integer('num_actors', 16, 'Actors (environments).')
 flags.DEFINE_integer('actor_threads', 2, 'Threads driving the actors.')
+flags.DEFINE_integer('envs_per_process', 4, 'Environments each environment process hosts.')
 flags.DEFINE_string('logdir', '/tmp/agent/pong_learning', 'Where the run writes; emptied first.')
 flags.DEFINE_bool('plot_only', False, 'Only draw the curve from an existing logdir.')
 flags.DEFINE_float('target', 18., 'The mean return (last 100 episodes) to report reaching.')
@@ -53,7 +54,8 @@ def train():
     subprocess.run(['rm', '-rf', FLAGS.logdir], check=True)
   command = [sys.executable, os.path.join(REPO, 'experiment.py'), '--level_name=atari/pong',
              f'--logdir={FLAGS.logdir}', f'--num_actors={FLAGS.num_actors}',
-             f'--actor_threads={FLAGS.actor_threads}', '--summary_secs=30'] + FLAGS.extra
+             f'--actor_threads={FLAGS.actor_threads}', f'--envs_per_process={FLAGS.envs_per_process}',
+             '--summary_secs=30'] + FLAGS.extra
   print(' '.join(command), flush=True)
   start = time.monotonic()
   process = subprocess.Popen(command, cwd=REPO)

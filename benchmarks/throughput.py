@@ -10,10 +10,13 @@ inference at one row per actor, and the learner's training step. The ideal rate 
 would reach if those parts overlapped perfectly on the machine's cores:
     ideal agent steps/s = cores / (env + inference + learner CPU seconds per agent step).
 Then it trains for `--seconds` with experiment.train and reports frames/s, learner steps/s, how long
-the learner waited for data and the actors for inference, and the share of the ideal reached.
+the learner waited for data and the actors for inference, and the share of the ideal reached. On a
+virtual machine, "steal" is the share of CPU time the hypervisor gave to other guests during the
+training run: rates measured while it is high are not comparable.
 
-Configurations:
-  pong:  Atari Pong, shallow feed-forward network, the paper's Atari settings (unroll 20, batch 32).
+Configurations (their values override the same flags given on the command line):
+  pong:  Atari Pong, shallow feed-forward network, the paper's Atari settings (unroll 20, batch 32);
+         4 environments per process and 2 actor threads, the fastest layout on a 2-core machine.
   dmlab: the DMLab-shaped synthetic level, deep network with LSTM and instruction, unroll 100, batch 32.
 """
 import dataclasses
@@ -44,7 +47,7 @@ flags.DEFINE_integer('dmlab_actors', 16, 'Actors for the DMLab-shaped configurat
 FLAGS = flags.FLAGS
 
 CONFIGS = {
-    'pong': dict(level_name='atari/pong'),
+    'pong': dict(level_name='atari/pong', envs_per_process=4, actor_threads=2),
     'dmlab': dict(level_name='synthetic/dmlab', network='deep', use_lstm=True, unroll_length=100,
                   batch_size=32),
 }
@@ -97,14 +100,27 @@ def measure_parts(config):
   return env_cost, inference_cost, learner_cost, spec.num_action_repeats
 
 
+def cpu_times():
+  """(steal, total) clock ticks of all CPUs since boot, from /proc/stat; zeros where it is missing."""
+  try:
+    with open('/proc/stat') as f:
+      ticks = [int(x) for x in f.readline().split()[1:]]
+  except OSError:
+    return 0, 0
+  return (ticks[7] if len(ticks) > 7 else 0), sum(ticks[:8])
+
+
 def run_pipeline(config, seconds):
   stats = {}
   timer = threading.Timer(seconds, lambda: os.kill(os.getpid(), signal.SIGINT))
+  steal_start, total_start = cpu_times()
   timer.start()
   try:
     experiment.train(config, stats=stats)
   finally:
     timer.cancel()
+  steal_end, total_end = cpu_times()
+  stats['steal'] = (steal_end - steal_start) / max(1, total_end - total_start)
   return stats
 
 
@@ -128,17 +144,20 @@ def main(argv):
   print('CPU microseconds per agent step, each part measured alone:')
   print(f'{"config":<8}{"actors":>7}{"env":>9}{"inference":>11}{"learner":>9}{"ideal fps":>11}'
         f'{"frames/s":>10}{"of ideal":>10}{"steps/s":>9}{"learner wait":>14}{"actor wait":>12}'
-        f'{"batch":>7}')
+        f'{"batch":>7}{"steal":>7}')
   for (name, config, env_cost, inference_cost, learner_cost, ideal, frames, steps, stats,
        seconds) in rows:
-    actor_wait = stats['inference_wait_seconds'] / (config.actor_threads * stats['actor_seconds'])
+    groups = -(-config.num_actors // config.envs_per_process)
+    actor_wait = stats['inference_wait_seconds'] / (min(config.actor_threads, groups)
+                                                    * stats['actor_seconds'])
     print(f'{name:<8}{config.num_actors:>7}{env_cost * 1e6:>9.0f}{inference_cost * 1e6:>11.0f}'
           f'{learner_cost * 1e6:>9.0f}{ideal:>11.0f}{frames:>10.0f}{frames / ideal:>10.0%}'
           f'{steps:>9.2f}{stats["learner_wait_seconds"] / seconds:>14.0%}'
           f'{actor_wait:>12.0%}'
-          f'{stats["inference_mean_batch"]:>7.1f}')
+          f'{stats["inference_mean_batch"]:>7.1f}{stats["steal"]:>7.0%}')
   print('learner wait: share of the time the learner waited for a batch; actor wait: share of each '
-        'actor thread\'s time spent waiting for batched inference; batch: rows per inference call.')
+        'actor thread\'s time spent waiting for batched inference; batch: rows per inference call; '
+        'steal: CPU time the hypervisor took for other machines.')
 
 
 if __name__ == '__main__':

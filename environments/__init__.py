@@ -21,4 +21,5 @@ StepOutput = collections.namedtuple('StepOutput', 'reward info done observation'
 # pylint: disable=wrong-import-position
 from environments.config import EnvConfig, EnvSpec
 from environments.factory import create_environment, environment_spec
-from environments.process import EnvironmentProcess, EnvironmentProcessError, step_many
+from environments.process import (EnvironmentGroup, EnvironmentProcess, EnvironmentProcessError,
+                                  step_many)

@@ -228,3 +228,23 @@ def test_frames_from_a_process_are_the_environments_and_stay_as_they_were():
   assert all(frame.shape == (64, 64, 1) and frame.dtype == np.uint8 for frame in frames)
   # Steps 1 and 2, then the third ends the episode and shows the next one's first frame.
   assert [np.unique(frame).tolist() for frame in frames] == [[0], [1], [2], [0]]
+
+
+def test_a_process_hosts_a_group_of_environments_stepped_together():
+  kwargs_list = [dict(frame_size=2), dict(frame_size=3)]
+  with environments.EnvironmentProcess(environments.EnvironmentGroup, factory=counting_environment,
+                                       kwargs_list=kwargs_list) as process:
+    assert process.spec.frame_shape == (2, 2, 1)  # The first environment's.
+    first = process.initial()
+    assert [output.observation['frame'].shape for output in first] == [(2, 2, 1), (3, 3, 1)]
+    assert all(output.done for output in first)
+    outputs = process.step([0, 1])
+    assert [output.reward for output in outputs] == [1., 1.]
+    assert len({output.observation['pid'] for output in outputs}) == 1  # One process.
+    with pytest.raises(ValueError, match='1 actions for 2 environments'):
+      process.step([0])
+    # A lost process comes back with every environment of the group at its start.
+    os.kill(process.pid, signal.SIGKILL)
+    restarted = process.step([0, 0])
+    assert [(output.done, tuple(output.info)) for output in restarted] == [(True, (0, 0))] * 2
+    assert process.restarts == 1

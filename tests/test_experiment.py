@@ -60,7 +60,9 @@ def test_impala_learns_the_cue_task_and_a_flipped_advantage_does_not(tmp_path, m
 def test_impala_credits_a_delayed_reward_across_unrolls_and_not_without_discounting(tmp_path):
   # Each trial pays for its first action 4 steps later; unrolls of 3 steps make the credit cross
   # unroll boundaries, through the bootstrap value. With discounting 0 nothing reaches the choice.
-  experiment.train(cue_config(tmp_path / 'discounted', unroll_length=3, total_environment_frames=8_000),
+  # Two environments per process here: training works the same with grouped environments.
+  experiment.train(cue_config(tmp_path / 'discounted', unroll_length=3, total_environment_frames=8_000,
+                              envs_per_process=2),
                    env_factory=make_delayed_cue_environment)
   learned = np.mean(episode_returns(tmp_path / 'discounted')[-40:])
   assert learned > 2.6, f'mean return {learned:.2f} of 3 at the end; random play gets 1'
@@ -73,8 +75,9 @@ def test_impala_credits_a_delayed_reward_across_unrolls_and_not_without_discount
 
 
 def test_pong_train_checkpoint_resume_and_test(tmp_path):
-  config = make_config(tmp_path, level_name='atari/pong', num_actors=2, batch_size=2,
-                       total_environment_frames=3200, test_num_episodes=1)
+  # Three actors, two environments per process: groups of 2 and 1.
+  config = make_config(tmp_path, level_name='atari/pong', num_actors=3, envs_per_process=2,
+                       batch_size=2, total_environment_frames=3200, test_num_episodes=1)
   assert config.unroll_length == 20 and config.network == 'shallow'  # The paper's Atari values.
   assert experiment.train(config) == 3200
   assert tf.train.latest_checkpoint(tmp_path).endswith('ckpt-3200')
@@ -109,6 +112,50 @@ def _random_batch(example, batch_size, num_actions, rng):
       return rng.integers(0, 256, size=shape).astype(np.uint8)
     return rng.normal(size=shape).astype(x.dtype)
   return tree.map_structure(fill, example)
+
+
+class _InProcess:
+  """An EnvironmentGroup stepped here, with the processes' step_async / step_wait."""
+
+  def __init__(self, group):
+    self.group = group
+
+  def initial(self):
+    return self.group.initial()
+
+  def step_async(self, actions):
+    self._outputs = self.group.step(actions)
+
+  def step_wait(self):
+    return self._outputs
+
+
+def test_learner_unroll_recomputes_the_behaviour_policy_of_the_actors_unrolls(tmp_path):
+  # With the same weights, the learner's outputs at step t are the actor's at step t + 1 (computed
+  # from the same observation, before the action they chose): V-trace's log rhos are then 0. An
+  # off-by-one anywhere between actor and learner breaks this.
+  config = cue_config(tmp_path, use_lstm=True)
+  group = environments.EnvironmentGroup(make_cue_environment, [
+      dict(level_name='test/cue', seed=seed, is_test=False, config=None) for seed in (1, 2, 3)])
+  spec = group.spec
+  agent = experiment.build_agent(config, spec)
+  inference = experiment.make_inference(agent, spec, max_batch_size=3, timeout_ms=1.)
+  try:
+    actor = experiment.Actor(['test/cue'] * 3, [0, 1, 2], [_InProcess(group)], inference,
+                             experiment.actor_initial_state(agent), spec.num_actions)
+    unrolls = [actor.unroll(7) for _ in range(3)]  # Episodes of 10 steps: some end mid-unroll.
+  finally:
+    inference.close()
+  for unroll in unrolls:
+    unroll = tree.map_structure(tf.convert_to_tensor, unroll)
+    agent_outputs = experiment._time_major(unroll.agent_outputs)  # pylint: disable=protected-access
+    outputs, _ = agent.unroll(agent_outputs.action,
+                              experiment._time_major(unroll.env_outputs),  # pylint: disable=protected-access
+                              unroll.agent_state)
+    for name in ('policy_logits', 'baseline'):
+      np.testing.assert_allclose(getattr(outputs, name)[:-1], getattr(agent_outputs, name)[1:],
+                                 atol=1e-5)
+    assert not np.allclose(outputs.policy_logits[1:], agent_outputs.policy_logits[1:], atol=1e-3)
 
 
 def test_checkpoint_restores_weights_optimiser_state_and_frames(tmp_path):
