@@ -208,6 +208,7 @@ def test_reward_clipping(method, rewards, expected):
     (dict(batch_size=-1), '--batch_size must be positive'),
     (dict(discounting=1.5), r'--discounting must be in \[0, 1\]'),
     (dict(entropy_cost=-0.1), '--entropy_cost must be >= 0'),
+    (dict(envs_per_process=0), '--envs_per_process must be positive'),
     (dict(level_name='atari/no_such_game'), '--level_name'),
     (dict(learner_address='no-port'), '--learner_address must be host:port'),
     (dict(num_actor_tasks=9), r'--num_actor_tasks must be in \[1, --num_actors=4\]'),
