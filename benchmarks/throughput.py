@@ -9,7 +9,9 @@ For each configuration it first measures the parts on their own, in CPU seconds 
 inference at one row per actor, and the learner's training step. The ideal rate is what the pipeline
 would reach if those parts overlapped perfectly on the machine's cores:
     ideal agent steps/s = cores / (env + inference + learner CPU seconds per agent step).
-Then it trains for `--seconds` with experiment.train and reports frames/s, learner steps/s, how long
+It also steps the run's environment processes alone (its --envs_per_process layout, random actions,
+all cores, nothing else running): the most frames/s the environments can deliver through their
+processes. Then it trains for `--seconds` with experiment.train and reports frames/s, learner steps/s, how long
 the learner waited for data and the actors for inference, and the share of the ideal reached. On a
 virtual machine, "steal" is the share of CPU time the hypervisor gave to other guests during the
 training run: rates measured while it is high are not comparable.
@@ -100,6 +102,26 @@ def measure_parts(config):
   return env_cost, inference_cost, learner_cost, spec.num_action_repeats
 
 
+def environments_alone_fps(config, seconds=5.):
+  """Frames/s of the run's environment processes stepped together with random actions, alone."""
+  groups = experiment._start_environments(  # pylint: disable=protected-access
+      config, range(config.num_actors), is_test=False, env_factory=environments.create_environment)
+  try:
+    processes = [group.process for group in groups]
+    for process in processes:
+      process.initial()
+    num_actions = processes[0].spec.num_actions
+    rng = np.random.default_rng(0)
+    sizes = [len(group.actor_ids) for group in groups]
+    steps, start = 0, time.monotonic()
+    while time.monotonic() - start < seconds:
+      environments.step_many(processes, [rng.integers(num_actions, size=n).tolist() for n in sizes])
+      steps += config.num_actors
+    return steps * config.env_config.num_action_repeats / (time.monotonic() - start)
+  finally:
+    experiment._close_environments(groups)  # pylint: disable=protected-access
+
+
 def cpu_times():
   """(steal, total) clock ticks of all CPUs since boot, from /proc/stat; zeros where it is missing."""
   try:
@@ -133,29 +155,31 @@ def main(argv):
       config = make_config(name, logdir)
       env_cost, inference_cost, learner_cost, repeats = measure_parts(config)
       ideal_steps = cores / (env_cost + inference_cost + learner_cost)
+      envs_alone = environments_alone_fps(config)
       stats = run_pipeline(config, FLAGS.seconds)
     seconds = stats['last_time'] - stats['first_time']
     frames = (stats['frames'] - stats['first_frames']) / seconds
     steps = (stats['steps'] - 1) / seconds
-    rows.append((name, config, env_cost, inference_cost, learner_cost, ideal_steps * repeats, frames,
-                 steps, stats, seconds))
+    rows.append((name, config, env_cost, inference_cost, learner_cost, ideal_steps * repeats,
+                 envs_alone, frames, steps, stats, seconds))
 
   print(f'\nThroughput on {cores} cores, {FLAGS.seconds} s of training per configuration.')
   print('CPU microseconds per agent step, each part measured alone:')
   print(f'{"config":<8}{"actors":>7}{"env":>9}{"inference":>11}{"learner":>9}{"ideal fps":>11}'
-        f'{"frames/s":>10}{"of ideal":>10}{"steps/s":>9}{"learner wait":>14}{"actor wait":>12}'
+        f'{"envs alone":>12}{"frames/s":>10}{"of ideal":>10}{"steps/s":>9}{"learner wait":>14}{"actor wait":>12}'
         f'{"batch":>7}{"steal":>7}')
-  for (name, config, env_cost, inference_cost, learner_cost, ideal, frames, steps, stats,
+  for (name, config, env_cost, inference_cost, learner_cost, ideal, envs_alone, frames, steps, stats,
        seconds) in rows:
     groups = -(-config.num_actors // config.envs_per_process)
     actor_wait = stats['inference_wait_seconds'] / (min(config.actor_threads, groups)
                                                     * stats['actor_seconds'])
     print(f'{name:<8}{config.num_actors:>7}{env_cost * 1e6:>9.0f}{inference_cost * 1e6:>11.0f}'
-          f'{learner_cost * 1e6:>9.0f}{ideal:>11.0f}{frames:>10.0f}{frames / ideal:>10.0%}'
+          f'{learner_cost * 1e6:>9.0f}{ideal:>11.0f}{envs_alone:>12.0f}{frames:>10.0f}{frames / ideal:>10.0%}'
           f'{steps:>9.2f}{stats["learner_wait_seconds"] / seconds:>14.0%}'
           f'{actor_wait:>12.0%}'
           f'{stats["inference_mean_batch"]:>7.1f}{stats["steal"]:>7.0%}')
-  print('learner wait: share of the time the learner waited for a batch; actor wait: share of each '
+  print('envs alone: frames/s of the environment processes alone, in the run\'s layout; '
+        'learner wait: share of the time the learner waited for a batch; actor wait: share of each '
         'actor thread\'s time spent waiting for batched inference; batch: rows per inference call; '
         'steal: CPU time the hypervisor took for other machines.')
 
