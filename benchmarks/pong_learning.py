@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 from absl import app
@@ -92,8 +93,9 @@ def plot(wall_seconds=None):
   ax.set_xlabel('environment frames (millions)')
   ax.set_ylabel('episode return')
   ax.set_ylim(-22, 22)
-  ax.set_title('IMPALA on Atari Pong (shallow, paper Atari settings'
-               + (', ' + ' '.join(FLAGS.extra) if FLAGS.extra else '') + '), 2-core CPU')
+  title = ('IMPALA on Atari Pong (shallow, paper Atari settings'
+           + (', ' + ' '.join(FLAGS.extra) if FLAGS.extra else '') + '), 2-core CPU')
+  ax.set_title(textwrap.fill(title, 80), fontsize=10)
   ax.grid(alpha=0.3)
   ax.legend(loc='upper left')
   fig.tight_layout()
