@@ -157,6 +157,9 @@ def main(argv):
       ideal_steps = cores / (env_cost + inference_cost + learner_cost)
       envs_alone = environments_alone_fps(config)
       stats = run_pipeline(config, FLAGS.seconds)
+    if stats.get('steps', 0) < 2:
+      raise SystemExit(f'{name}: the learner finished fewer than 2 training steps in --seconds='
+                       f'{FLAGS.seconds}; give it more time (the first step also traces the graph).')
     seconds = stats['last_time'] - stats['first_time']
     frames = (stats['frames'] - stats['first_frames']) / seconds
     steps = (stats['steps'] - 1) / seconds
