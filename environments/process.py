@@ -76,12 +76,6 @@ class _SharedArray:
   def __init__(self, offset, shape, dtype):
     self.offset, self.shape, self.dtype = offset, shape, dtype
 
-  def __getstate__(self):
-    return self.offset, self.shape, self.dtype
-
-  def __setstate__(self, state):
-    self.offset, self.shape, self.dtype = state
-
 
 def _map_arrays(fn, value):
   """`value` with fn applied to its leaves in dicts, lists and (named) tuples."""
@@ -105,6 +99,7 @@ class SharedArrays:
   """
   CAPACITY = 64 << 20
   MIN_BYTES = 4096
+  ALIGNMENT = 64  # Each array starts on a cache line.
 
   def __init__(self, fd=None):
     if fd is None:
@@ -125,9 +120,10 @@ class SharedArrays:
       nonlocal end
       if not isinstance(leaf, np.ndarray) or leaf.nbytes < self.MIN_BYTES or leaf.dtype.hasobject:
         return leaf
-      if end + leaf.nbytes > self.CAPACITY:
+      offset = -(-end // self.ALIGNMENT) * self.ALIGNMENT
+      if offset + leaf.nbytes > self.CAPACITY:
         return leaf
-      offset, end = end, end + leaf.nbytes
+      end = offset + leaf.nbytes
       np.frombuffer(self._memory, leaf.dtype, leaf.size, offset).reshape(leaf.shape)[...] = leaf
       return _SharedArray(offset, leaf.shape, leaf.dtype.str)
     return _map_arrays(write, value)
