@@ -6,9 +6,11 @@ The run trains with the schedule of a full run (the learning rate anneals over t
 frames) and is stopped with Ctrl-C's signal once `--frames` are done, which also writes its last
 checkpoint. Then it writes the learning curve, the mean return of the last 100 episodes against frames,
 as benchmarks/results/pong_learning.csv and .png, and prints the wall time and when +18 was reached.
-`--plot_only` redraws them from an earlier run's logdir.
+`--plot_only` redraws them from an earlier run's logdir. `--compare` draws the mean-return curves of
+every run in benchmarks/results (pong_learning*.csv) in one figure, pong_learning_runs.png.
 """
 import csv
+import glob
 import os
 import signal
 import subprocess
@@ -29,6 +31,7 @@ flags.DEFINE_integer('actor_threads', 2, 'Threads driving the actors.')
 flags.DEFINE_integer('envs_per_process', 4, 'Environments each environment process hosts.')
 flags.DEFINE_string('logdir', '/tmp/agent/pong_learning', 'Where the run writes; emptied first.')
 flags.DEFINE_bool('plot_only', False, 'Only draw the curve from an existing logdir.')
+flags.DEFINE_bool('compare', False, 'Only draw the runs in benchmarks/results in one figure.')
 flags.DEFINE_float('target', 18., 'The mean return (last 100 episodes) to report reaching.')
 flags.DEFINE_list('extra', [], 'More experiment.py flags, e.g. --extra=--entropy_cost=0.0006.')
 flags.DEFINE_string('name', 'pong_learning', 'Base name of the CSV and PNG in benchmarks/results.')
@@ -113,9 +116,37 @@ def plot(wall_seconds=None):
     print(f'mean return never reached {FLAGS.target:g}')
 
 
+def compare():
+  """One figure with the mean-return curve of each run's CSV in benchmarks/results."""
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use('Agg')
+  from matplotlib import pyplot as plt  # pylint: disable=import-outside-toplevel
+  fig, ax = plt.subplots(figsize=(8, 4.5))
+  for path in sorted(glob.glob(os.path.join(RESULTS, 'pong_learning*.csv'))):
+    with open(path) as f:
+      rows = list(csv.DictReader(f))
+    frames = np.array([int(r['frames']) for r in rows]) / 1e6
+    means = np.array([float(r['mean_return_last_100']) for r in rows])
+    name = os.path.basename(path)[:-len('.csv')]
+    label = name[len('pong_learning_'):] if name != 'pong_learning' else 'paper Atari settings'
+    ax.plot(frames, means, linewidth=2, label=label.replace('_', ' '))
+  ax.axhline(FLAGS.target, color='C3', linestyle='--', linewidth=1)
+  ax.set_xlabel('environment frames (millions)')
+  ax.set_ylabel('mean return of the last 100 episodes')
+  ax.set_ylim(-22, 22)
+  ax.set_title('IMPALA on Atari Pong, shallow network, 16 actors, 2-core CPU', fontsize=10)
+  ax.grid(alpha=0.3)
+  ax.legend(loc='upper left', fontsize=9)
+  fig.tight_layout()
+  fig.savefig(os.path.join(RESULTS, 'pong_learning_runs.png'), dpi=110)
+
+
 def main(argv):
   del argv
-  plot(None if FLAGS.plot_only else train())
+  if FLAGS.compare:
+    compare()
+  else:
+    plot(None if FLAGS.plot_only else train())
 
 
 if __name__ == '__main__':
