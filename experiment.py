@@ -3,8 +3,10 @@
     python experiment.py --level_name=atari/pong --logdir=/tmp/agent/pong        # train
     python experiment.py --level_name=atari/pong --logdir=/tmp/agent/pong --mode=test
 
-Train mode: `num_actors` actor threads each drive one environment, running in a process of its own,
-with the latest weights; their inference is dynamically batched. Every `unroll_length` steps an actor
+Train mode: `num_actors` actors play with the latest weights, each its own environment, run in
+processes apart from the learner's (`envs_per_process` environments a process; 1, as the original,
+by default). `actor_threads` threads drive the actors, and their inference is dynamically batched
+across threads. Every `unroll_length` steps an actor
 puts its unroll (T + 1 steps, overlapping the previous unroll by one, with the behaviour policy's
 outputs and the core state at its start) into a bounded trajectory queue. The learner takes
 `batch_size` unrolls, one batch ahead of the one it trains on (the StagingArea's role), and applies the
