@@ -6,11 +6,11 @@
 Train mode: `num_actors` actors play with the latest weights, each its own environment, run in
 processes apart from the learner's (`envs_per_process` environments a process; 1, as the original,
 by default). `actor_threads` threads drive the actors, and their inference is dynamically batched
-across threads. Every `unroll_length` steps an actor
-puts its unroll (T + 1 steps, overlapping the previous unroll by one, with the behaviour policy's
-outputs and the core state at its start) into a bounded trajectory queue. The learner takes
-`batch_size` unrolls, one batch ahead of the one it trains on (the StagingArea's role), and applies the
-V-trace actor-critic loss with RMSProp, annealing the learning rate linearly to zero.
+across threads. Every `unroll_length` steps an actor puts its unroll (T + 1 steps, overlapping the
+previous unroll by one, with the behaviour policy's outputs and the core state at its start) into a
+bounded trajectory queue. The learner takes `batch_size` unrolls, one batch ahead of the one it
+trains on (the StagingArea's role), and applies the V-trace actor-critic loss with RMSProp,
+annealing the learning rate linearly to zero.
 
 Test mode restores the latest checkpoint, plays `test_num_episodes` episodes per level and writes
 `<logdir>/evaluation.json` and its report (see `dmlab30/evaluation.py`).
