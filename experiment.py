@@ -738,9 +738,9 @@ class ActorPool:
     self._unroll_length = config.unroll_length
     actors = _actors(groups, config.actor_threads, actor_levels(config), self.inference,
                      actor_initial_state(agent), env_spec.num_actions)
-    self._threads = [threading.Thread(target=self._run, args=(actor,), name=f'actor_{i}', daemon=True)
-                     for i, actor in enumerate(actors)]
-    for thread in self._threads:
+    self.threads = [threading.Thread(target=self._run, args=(actor,), name=f'actor_{i}', daemon=True)
+                    for i, actor in enumerate(actors)]
+    for thread in self.threads:
       thread.start()
 
   def _run(self, actor):
@@ -758,7 +758,7 @@ class ActorPool:
     """Stops the threads; the queue must be closed first (or the learner gone) to free them."""
     self._stop.event.set()
     self.inference.close()
-    for thread in self._threads:
+    for thread in self.threads:
       thread.join()
 
 
@@ -832,8 +832,8 @@ def run_learner(config, learner, example, trajectory_queue, manager, stop, devic
 def train(config, env_factory=environments.create_environment, stats=None):
   """Trains on this machine until `total_environment_frames`, a signal, or a failure.
 
-  `stats`: see run_learner; also gets the batched inference's mean batch size and the seconds actors
-  spent waiting for it.
+  `stats`: see run_learner; also gets the batched inference's mean batch size, the seconds actors
+  spent waiting for it, the number of actor threads and how long they ran.
   """
   stats = {} if stats is None else stats
   os.makedirs(config.logdir, exist_ok=True)
@@ -858,7 +858,7 @@ def train(config, env_factory=environments.create_environment, stats=None):
       pool.close()
       stats.update(inference_mean_batch=pool.inference.mean_batch_size,
                    inference_wait_seconds=pool.inference.wait_seconds,
-                   actor_seconds=time.monotonic() - pool_start)
+                   actor_threads=len(pool.threads), actor_seconds=time.monotonic() - pool_start)
     restore_signals()
     _close_environments(groups)
   if stop.error is not None:

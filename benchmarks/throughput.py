@@ -11,8 +11,9 @@ would reach if those parts overlapped perfectly on the machine's cores:
     ideal agent steps/s = cores / (env + inference + learner CPU seconds per agent step).
 It also steps the run's environment processes alone (its --envs_per_process layout, random actions,
 all cores, nothing else running): the most frames/s the environments can deliver through their
-processes. Then it trains for `--seconds` with experiment.train and reports frames/s, learner steps/s, how long
-the learner waited for data and the actors for inference, and the share of the ideal reached. On a
+processes. Then it trains for `--seconds` with experiment.train and reports frames/s, learner
+steps/s, how long the learner waited for data and the actors for inference, and the share of the
+ideal reached. On a
 virtual machine, "steal" is the share of CPU time the hypervisor gave to other guests during the
 training run: rates measured while it is high are not comparable.
 
@@ -21,7 +22,6 @@ Configurations (their values override the same flags given on the command line):
          4 environments per process and 2 actor threads, the fastest layout on a 2-core machine.
   dmlab: the DMLab-shaped synthetic level, deep network with LSTM and instruction, unroll 100, batch 32.
 """
-import dataclasses
 import os
 import signal
 import sys
@@ -173,9 +173,7 @@ def main(argv):
         f'{"batch":>7}{"steal":>7}')
   for (name, config, env_cost, inference_cost, learner_cost, ideal, envs_alone, frames, steps, stats,
        seconds) in rows:
-    groups = -(-config.num_actors // config.envs_per_process)
-    actor_wait = stats['inference_wait_seconds'] / (min(config.actor_threads, groups)
-                                                    * stats['actor_seconds'])
+    actor_wait = stats['inference_wait_seconds'] / (stats['actor_threads'] * stats['actor_seconds'])
     print(f'{name:<8}{config.num_actors:>7}{env_cost * 1e6:>9.0f}{inference_cost * 1e6:>11.0f}'
           f'{learner_cost * 1e6:>9.0f}{ideal:>11.0f}{envs_alone:>12.0f}{frames:>10.0f}{frames / ideal:>10.0%}'
           f'{steps:>9.2f}{stats["learner_wait_seconds"] / seconds:>14.0%}'

@@ -35,6 +35,7 @@ import traceback
 import weakref
 
 import numpy as np
+import tree
 
 logger = logging.getLogger(__name__)
 
@@ -77,17 +78,6 @@ class _SharedArray:
     self.offset, self.shape, self.dtype = offset, shape, dtype
 
 
-def _map_arrays(fn, value):
-  """`value` with fn applied to its leaves in dicts, lists and (named) tuples."""
-  if isinstance(value, dict):
-    return {key: _map_arrays(fn, item) for key, item in value.items()}
-  if isinstance(value, tuple) and hasattr(value, '_fields'):
-    return type(value)(*(_map_arrays(fn, item) for item in value))
-  if isinstance(value, (tuple, list)):
-    return type(value)(_map_arrays(fn, item) for item in value)
-  return fn(value)
-
-
 class SharedArrays:
   """A shared memory file through which the child hands the parent the large arrays of an answer.
 
@@ -126,7 +116,7 @@ class SharedArrays:
       end = offset + leaf.nbytes
       np.frombuffer(self._memory, leaf.dtype, leaf.size, offset).reshape(leaf.shape)[...] = leaf
       return _SharedArray(offset, leaf.shape, leaf.dtype.str)
-    return _map_arrays(write, value)
+    return tree.map_structure(write, value)
 
   def take(self, value):
     """(Parent) `value` with the stand-ins replaced by copies of their arrays."""
@@ -136,7 +126,7 @@ class SharedArrays:
       dtype = np.dtype(leaf.dtype)
       size = int(np.prod(leaf.shape))
       return np.frombuffer(self._memory, dtype, size, leaf.offset).reshape(leaf.shape).copy()
-    return _map_arrays(read, value)
+    return tree.map_structure(read, value)
 
   def close(self):
     self._memory.close()

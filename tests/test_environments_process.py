@@ -210,12 +210,13 @@ def test_shared_arrays_carry_large_arrays_and_leave_small_ones_to_the_pipe():
     big = np.arange(3 * 4096, dtype=np.int32).reshape(3, 4096)
     small = np.ones(4, np.float32)
     odd = np.arange(4099, dtype=np.uint16)  # Its end is not on a cache line.
-    sent = shared.share({'odd': odd, 'big': big, 'nested': [small, (big[0], 'text')]})
+    # Arrays are written in dm-tree's order (dict keys sorted): 'a_odd' first, then 'big'.
+    sent = shared.share({'a_odd': odd, 'big': big, 'nested': [small, (big[0], 'text')]})
     assert isinstance(sent['big'], process_lib._SharedArray)  # pylint: disable=protected-access
     assert sent['big'].offset > 0 and sent['big'].offset % process_lib.SharedArrays.ALIGNMENT == 0
     assert sent['nested'][0] is small and sent['nested'][1][1] == 'text'
     taken = shared.take(sent)
-    np.testing.assert_array_equal(taken['odd'], odd)
+    np.testing.assert_array_equal(taken['a_odd'], odd)
     np.testing.assert_array_equal(taken['big'], big)
     np.testing.assert_array_equal(taken['nested'][1][0], big[0])
     shared.take(shared.share({'big': -big}))  # The next answer overwrites the file...
