@@ -118,3 +118,33 @@ class DynamicBatcher:
       self.num_rows += sum(r.rows for r in batch)
       for request in batch:
         request.done.set()
+
+
+class Unbatched:
+  """The DynamicBatcher's interface without batching across callers: each call runs `fn` at once."""
+
+  def __init__(self, fn):
+    self._fn = fn
+    self._closed = False
+    self._lock = threading.Lock()
+    self.num_batches = 0
+    self.num_rows = 0
+    self.wait_seconds = 0.
+
+  def __call__(self, inputs):
+    if self._closed:
+      raise BatcherClosedError('the inference is closed')
+    start = time.monotonic()
+    outputs = tree.map_structure(np.asarray, self._fn(inputs))
+    with self._lock:
+      self.num_batches += 1
+      self.num_rows += len(tree.flatten(inputs)[0])
+      self.wait_seconds += time.monotonic() - start
+    return outputs
+
+  @property
+  def mean_batch_size(self):
+    return self.num_rows / max(1, self.num_batches)
+
+  def close(self):
+    self._closed = True

@@ -48,7 +48,19 @@ import environments
 import networks
 import vtrace
 
+if __name__ == '__main__':
+  # `python experiment.py` runs this file as the module `experiment`, which the baselines import too:
+  # one copy of its flags and classes.
+  import experiment  # pylint: disable=import-self
+  app.run(experiment.main)
+
 _FLAGS_BEFORE = frozenset(flags.FLAGS)
+
+# IMPALA, then the baselines (baselines/): A3C and batched A2C (the paper's Table 1), and the A3C paper's
+# asynchronous value-based methods.
+AGENTS = ('impala', 'a3c', 'a2c', 'one_step_q', 'one_step_sarsa', 'n_step_q')
+Q_AGENTS = ('one_step_q', 'one_step_sarsa', 'n_step_q')
+ASYNC_AGENTS = ('a3c',) + Q_AGENTS  # Actor-learner threads, each updating the shared weights.
 
 # The original's flags, names and defaults.
 flags.DEFINE_string('logdir', '/tmp/agent', 'TensorFlow log directory.')
@@ -103,6 +115,18 @@ flags.DEFINE_integer('summary_secs', 10, 'Seconds between summaries and progress
 flags.DEFINE_integer('actor_threads', 4, 'Threads that drive the actors, each stepping its share of '
                      'them together (one inference request per step for the share).')
 flags.DEFINE_float('inference_timeout_ms', 5., 'How long batched inference waits for more actors.')
+flags.DEFINE_enum('agent', 'impala', AGENTS, 'The agent: IMPALA, or a baseline of the paper (A3C, '
+                  'batched A2C) or of the A3C paper (asynchronous one-step Q, one-step Sarsa, n-step Q); '
+                  'see baselines/.')
+flags.DEFINE_enum('a2c_sync', 'trajectory', ['step', 'trajectory'], "--agent=a2c: 'step' steps every "
+                  "actor's environment together with one inference call; 'trajectory' lets each actor "
+                  "(its own thread) play its unroll alone: the paper's Table 1 variants.")
+flags.DEFINE_bool('dynamic_batching', True, "Batch the actor threads' inference together (IMPALA, "
+                  "--agent=a2c --a2c_sync=trajectory); without it each thread runs its own.")
+flags.DEFINE_integer('target_update_frames', 40_000, 'Q-learning agents: frames between target network '
+                     'updates.')
+flags.DEFINE_integer('exploration_anneal_frames', 4_000_000, 'Q-learning agents: frames over which '
+                     "each thread's epsilon anneals from 1 to its final value.")
 flags.DEFINE_integer('envs_per_process', 1, 'Environments each environment process hosts, stepped one '
                      'after another. 1, as the original: a process per actor. More costs less per step '
                      'where steps are cheap (Atari) and cores few.')
@@ -114,6 +138,8 @@ _OWN_FLAGS = frozenset(FLAGS) - _FLAGS_BEFORE  # For the evaluation results' met
 ATARI_HYPERPARAMETERS = dict(
     network='shallow', use_lstm=False, unroll_length=20, batch_size=32, entropy_cost=0.01,
     learning_rate=0.0006, epsilon=0.01, gradient_clip_norm=40., total_environment_frames=int(2e8))
+# The baselines keep those but for the A3C paper's t_max = 5 and RMSProp epsilon 0.1.
+A3C_ATARI_HYPERPARAMETERS = dict(ATARI_HYPERPARAMETERS, unroll_length=5, epsilon=0.1)
 
 # level_name and actor (its index) identify where an unroll comes from; agent_state is the core state
 # at its start; env_outputs and agent_outputs hold T + 1 steps.
@@ -149,6 +175,11 @@ class Config:
   actor_threads: int
   inference_timeout_ms: float
   envs_per_process: int
+  agent: str
+  a2c_sync: str
+  dynamic_batching: bool
+  target_update_frames: int
+  exploration_anneal_frames: int
   job_name: str
   task: int
   learner_address: str
@@ -175,10 +206,12 @@ def config_from_flags():
       'batch_size', 'unroll_length', 'seed', 'entropy_cost', 'baseline_cost', 'discounting',
       'reward_clipping', 'learning_rate', 'decay', 'momentum', 'epsilon', 'network', 'use_lstm',
       'gradient_clip_norm', 'correction', 'checkpoint_secs', 'summary_secs', 'actor_threads',
-      'inference_timeout_ms', 'envs_per_process', 'job_name', 'task', 'learner_address', 'actor_address',
+      'inference_timeout_ms', 'envs_per_process', 'agent', 'a2c_sync', 'dynamic_batching',
+      'target_update_frames', 'exploration_anneal_frames', 'job_name', 'task', 'learner_address', 'actor_address',
       'num_actor_tasks', 'learner_timeout_secs', 'local_cluster')}
   if is_atari(values['level_name']):
-    defaults = {k: v for k, v in ATARI_HYPERPARAMETERS.items() if FLAGS[k].using_default_value}
+    preset = ATARI_HYPERPARAMETERS if values['agent'] == 'impala' else A3C_ATARI_HYPERPARAMETERS
+    defaults = {k: v for k, v in preset.items() if FLAGS[k].using_default_value}
     values.update(defaults)
     if defaults:
       logging.info('Atari level: the paper\'s Atari values for flags not given: %s', defaults)
@@ -186,7 +219,7 @@ def config_from_flags():
   positive = ('test_num_episodes', 'total_environment_frames', 'num_actors', 'batch_size',
               'unroll_length', 'num_action_repeats', 'width', 'height', 'max_episode_frames',
               'checkpoint_secs', 'summary_secs', 'actor_threads', 'envs_per_process', 'learning_rate',
-              'epsilon')
+              'epsilon', 'target_update_frames', 'exploration_anneal_frames')
   for name in positive:
     value = values.get(name, FLAGS[name].value)
     if not value > 0:
@@ -201,6 +234,7 @@ def config_from_flags():
       raise ValueError(f'--{name} must be in [0, 1], got {values[name]}')
   values['num_actor_tasks'] = values['num_actor_tasks'] or values['num_actors']
   _check_distributed(values)
+  _resolve_agent(values)
   if values['mode'] == 'test' and tf.train.latest_checkpoint(values['logdir']) is None:
     raise ValueError(f'--mode=test: no checkpoint in --logdir={values["logdir"]}; train there first')
 
@@ -214,6 +248,31 @@ def config_from_flags():
   for level in set(actor_levels(config) + test_levels(config)):
     _check_level_name(level)
   return config
+
+
+def _resolve_agent(values):
+  """Sets what a baseline agent decides itself; refuses flags given that contradict it."""
+  agent = values['agent']
+  if agent == 'impala':
+    return
+  if values['task'] != -1 or values['local_cluster']:
+    raise ValueError(f'--agent={agent} trains on one machine: leave --task at -1 and --local_cluster '
+                     'off (only IMPALA runs distributed)')
+  decided = {'correction': 'none'}  # On-policy: actors act with the weights the update uses.
+  if agent == 'a2c':
+    # One unroll from every actor per update, played by one thread ('step') or a thread each.
+    decided.update(batch_size=values['num_actors'],
+                   actor_threads=1 if values['a2c_sync'] == 'step' else values['num_actors'])
+  else:
+    decided.update(batch_size=1, actor_threads=values['num_actors'])  # A thread per actor.
+  for name, value in decided.items():
+    if not FLAGS[name].using_default_value and FLAGS[name].value != value:
+      raise ValueError(f'--{name}={FLAGS[name].value} does not fit --agent={agent}, which uses '
+                       f'{value} (see baselines/)')
+  values.update(decided)
+  if values['actor_threads'] > 1 and values['envs_per_process'] != 1:
+    raise ValueError(f'--agent={agent} plays each environment from a thread of its own: '
+                     f'--envs_per_process must be 1, got {values["envs_per_process"]}')
 
 
 def _check_address(flag, address):
@@ -316,8 +375,8 @@ def actor_initial_state(agent):
   return tree.map_structure(lambda t: t[0].numpy(), agent.initial_state(1))
 
 
-def make_inference(agent, env_spec, max_batch_size, timeout_ms):
-  """Dynamically batched `agent.step`: takes and returns NumPy values of a group of actors."""
+def make_inference(agent, env_spec, max_batch_size, timeout_ms, batched=True):
+  """`agent.step` on NumPy values of a group of actors, dynamically batched across callers or not."""
   initial_state = actor_initial_state(agent)
   example = (np.int32(0), _without_info(example_env_output(env_spec)), initial_state)
   signature = tree.map_structure(lambda x: _spec(x, [None]), example)
@@ -327,6 +386,8 @@ def make_inference(agent, env_spec, max_batch_size, timeout_ms):
     return agent.step(last_action, env_output, core_state)
 
   step(*_stack([example]))  # Trace once, before any thread.
+  if not batched:
+    return dynamic_batching.Unbatched(lambda inputs: step(*inputs))
   return dynamic_batching.DynamicBatcher(lambda batch: step(*batch), max_batch_size, timeout_ms)
 
 
@@ -359,11 +420,19 @@ class Actor:
     self._agent_output = networks.AgentOutput(
         action=np.zeros(group, np.int32), policy_logits=np.zeros((group, num_actions), np.float32),
         baseline=np.zeros(group, np.float32))
+    self._next = None  # (agent_output, agent_state) once chosen ahead of the step.
+
+  def next_output(self):
+    """The agent's outputs for the environments' current outputs: what the next `step` acts on."""
+    if self._next is None:
+      self._next = self._inference(
+          (self._agent_output.action, _without_info(self._env_output), self._agent_state))
+    return self._next[0]
 
   def step(self):
     """Acts once in every environment; returns (agent_output, env_output): actions and what they led to."""
-    self._agent_output, self._agent_state = self._inference(
-        (self._agent_output.action, _without_info(self._env_output), self._agent_state))
+    self.next_output()
+    (self._agent_output, self._agent_state), self._next = self._next, None
     actions = self._agent_output.action.tolist()
     steps = environments.step_many(self._processes, [
         actions[start:end] for start, end in zip(self._bounds[:-1], self._bounds[1:])])
@@ -433,7 +502,7 @@ class Learner:
   """The V-trace loss, RMSProp and the frame counter, with a linearly annealed learning rate."""
 
   def __init__(self, agent, config):
-    self._agent = agent
+    self.agent = agent
     self._config = config
     self.num_env_frames = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_env_frames')
     self.learning_rate = tf.Variable(config.learning_rate, dtype=tf.float32, trainable=False)
@@ -451,11 +520,16 @@ class Learner:
     progress = tf.cast(self.num_env_frames, tf.float32) / float(self._config.total_environment_frames)
     self.learning_rate.assign(self._config.learning_rate * tf.maximum(0., 1. - progress))
 
-  def loss(self, batch):
-    """The IMPALA loss on a time-major batch; returns (total, dict of its terms and diagnostics)."""
+  def loss(self, batch, agent=None):
+    """The IMPALA loss on a time-major batch; returns (total, dict of its terms and diagnostics).
+
+    `agent`: whose outputs the loss is of; the learner's own by default (A3C's threads pass their local
+    copies).
+    """
     config = self._config
-    learner_outputs, _ = self._agent.unroll(batch.agent_outputs.action, batch.env_outputs,
-                                            batch.agent_state)
+    agent = self.agent if agent is None else agent
+    learner_outputs, _ = agent.unroll(batch.agent_outputs.action, batch.env_outputs,
+                                      batch.agent_state)
     bootstrap_value = learner_outputs.baseline[-1]
     # After the shift, the actions at time t (in agent_outputs and learner_outputs) are what led to
     # the environment outputs at time t.
@@ -482,26 +556,36 @@ class Learner:
     }
     total = tf.add_n(list(terms.values()))
     terms['total_loss'] = total
+    # How far the actors' policy lags the learner's: 0 when every unroll is played on-policy.
+    terms['max_abs_log_rho'] = tf.reduce_max(tf.abs(vtrace_returns.log_rhos))
     return total, terms
 
   def train_step(self, batch):
     """One update on a batch of unrolls [B, T + 1, ...]; returns the loss terms."""
-    batch = tree.map_structure(tf.convert_to_tensor, batch)
-    batch = batch._replace(env_outputs=_time_major(batch.env_outputs),
-                           agent_outputs=_time_major(batch.agent_outputs))
-    self.update_learning_rate()
-    variables = self._agent.trainable_variables
+    batch = time_major(batch)
     with tf.GradientTape() as tape:
       total, terms = self.loss(batch)
-    gradients = tape.gradient(total, variables)
-    terms['gradient_norm'] = tf.linalg.global_norm(gradients)
+    terms.update(self.apply_gradients(tape.gradient(total, self.agent.trainable_variables)))
+    return terms
+
+  def apply_gradients(self, gradients):
+    """Clips `gradients` (of the agent's trainable variables), applies them, counts the batch's frames."""
+    self.update_learning_rate()
+    terms = {'gradient_norm': tf.linalg.global_norm(gradients)}
     if self._config.gradient_clip_norm > 0:
       gradients, _ = tf.clip_by_global_norm(gradients, self._config.gradient_clip_norm,
                                             use_norm=terms['gradient_norm'])
-    self.optimizer.apply(gradients, variables)
+    self.optimizer.apply(gradients, self.agent.trainable_variables)
     self.num_env_frames.assign_add(self._config.frames_per_step)
     terms['learning_rate'] = self.learning_rate.read_value()
     return terms
+
+
+def time_major(batch):
+  """An Unroll batch [B, T + 1, ...] as tensors, its env and agent outputs [T + 1, B, ...]."""
+  batch = tree.map_structure(tf.convert_to_tensor, batch)
+  return batch._replace(env_outputs=_time_major(batch.env_outputs),
+                        agent_outputs=_time_major(batch.agent_outputs))
 
 
 def _time_major(nest):
@@ -574,7 +658,7 @@ class Monitor:
   def actors(self, batch):
     """Notes which actors sent the batch's unrolls, and logs those that come back."""
     now = time.monotonic()
-    for actor in np.unique(batch.actor.numpy()).tolist():
+    for actor in np.unique(np.asarray(batch.actor)).tolist():
       if actor in self._silent:
         self._silent.discard(actor)
         logging.info('Actor %d is sending unrolls again.', actor)
@@ -591,13 +675,13 @@ class Monitor:
   def episodes(self, batch, frames):
     """Records the episodes that ended in a batch (those marked done after its first step)."""
     # A zero length marks the start after a replaced environment process, not an episode.
-    done = (batch.env_outputs.done[:, 1:].numpy() &
-            (batch.env_outputs.info.episode_step[:, 1:].numpy() > 0))
+    done = (np.asarray(batch.env_outputs.done)[:, 1:] &
+            (np.asarray(batch.env_outputs.info.episode_step)[:, 1:] > 0))
     if not done.any():
       return
-    returns = batch.env_outputs.info.episode_return[:, 1:].numpy()[done]
-    lengths = batch.env_outputs.info.episode_step[:, 1:].numpy()[done]
-    levels = np.repeat(batch.level_name.numpy(), done.sum(axis=1))
+    returns = np.asarray(batch.env_outputs.info.episode_return)[:, 1:][done]
+    lengths = np.asarray(batch.env_outputs.info.episode_step)[:, 1:][done]
+    levels = np.repeat(np.asarray(batch.level_name), done.sum(axis=1))
     seconds = time.monotonic() - self._start
     with self._writer.as_default(step=frames):
       for level, episode_return, length in zip(levels, returns, lengths):
@@ -705,11 +789,12 @@ def _close_environments(groups):
     group.process.close()
 
 
-def make_checkpoint(agent, learner=None):
+def make_checkpoint(agent, learner=None, **tracked):
+  """Weights; with a learner also its optimiser state and frame counter, and any `tracked` objects."""
   if learner is None:
     return tf.train.Checkpoint(agent=agent)
   return tf.train.Checkpoint(agent=agent, optimizer=learner.optimizer,
-                             num_env_frames=learner.num_env_frames)
+                             num_env_frames=learner.num_env_frames, **tracked)
 
 
 _CONTAINER = 'impala'
@@ -728,14 +813,22 @@ def make_trajectory_queue(example, capacity, device):
 
 
 class ActorPool:
-  """Actor threads, each driving its share of the environment processes; unrolls go to `enqueue`."""
+  """Actor threads, each driving its share of the environment processes; unrolls go to `enqueue`.
 
-  def __init__(self, config, groups, agent, env_spec, enqueue, stop):
+  `synchronous` (batched A2C): after each unroll a thread waits until the learner has trained on it
+  (`learner_stepped`), so every unroll is played with the weights it is trained on.
+  """
+
+  def __init__(self, config, groups, agent, env_spec, enqueue, stop, synchronous=False):
     num_actors = sum(len(group.actor_ids) for group in groups)
-    self.inference = make_inference(agent, env_spec, num_actors, config.inference_timeout_ms)
+    self.inference = make_inference(agent, env_spec, num_actors, config.inference_timeout_ms,
+                                    batched=config.dynamic_batching)
     self._enqueue = enqueue
     self._stop = stop
     self._unroll_length = config.unroll_length
+    self._synchronous = synchronous
+    self._learner_steps = 0
+    self._stepped = threading.Condition()
     actors = _actors(groups, config.actor_threads, actor_levels(config), self.inference,
                      actor_initial_state(agent), env_spec.num_actions)
     self.threads = [threading.Thread(target=self._run, args=(actor,), name=f'actor_{i}', daemon=True)
@@ -746,13 +839,23 @@ class ActorPool:
   def _run(self, actor):
     try:
       while not self._stop.event.is_set():
+        seen = self._learner_steps
         self._enqueue(tree.flatten(actor.unroll(self._unroll_length)))
+        if self._synchronous:
+          with self._stepped:
+            while self._learner_steps == seen and not self._stop.event.is_set():
+              self._stepped.wait(0.5)
     except (tf.errors.CancelledError, dynamic_batching.BatcherClosedError):
       pass  # Shutting down.
     except Exception as e:  # pylint: disable=broad-except
       if not self._stop.event.is_set():
         logging.exception('Actor thread failed.')
       self._stop.fail(e)
+
+  def learner_stepped(self):
+    with self._stepped:
+      self._learner_steps += 1
+      self._stepped.notify_all()
 
   def close(self):
     """Stops the threads; the queue must be closed first (or the learner gone) to free them."""
@@ -762,12 +865,15 @@ class ActorPool:
       thread.join()
 
 
-def _learner_setup(config, env_spec, device):
-  """The agent, the learner and its checkpoint manager, restored from the logdir when it has one."""
+def _learner_setup(config, env_spec, device, **tracked):
+  """The agent, the learner and its checkpoint manager, restored from the logdir when it has one.
+
+  `tracked`: more objects to checkpoint (a Q-learning agent's target network).
+  """
   with tf.device(device):
     agent = build_agent(config, env_spec)
     learner = Learner(agent, config)
-  checkpoint = make_checkpoint(agent, learner)
+  checkpoint = make_checkpoint(agent, learner, **tracked)
   manager = tf.train.CheckpointManager(checkpoint, config.logdir, max_to_keep=3)
   if manager.latest_checkpoint:
     checkpoint.restore(manager.latest_checkpoint).assert_consumed()
@@ -835,6 +941,9 @@ def train(config, env_factory=environments.create_environment, stats=None):
   `stats`: see run_learner; also gets the batched inference's mean batch size, the seconds actors
   spent waiting for it, the number of actor threads and how long they ran.
   """
+  if config.agent in ASYNC_AGENTS:
+    from baselines import asynchronous  # pylint: disable=g-import-not-at-top; it builds on this module.
+    return asynchronous.train(config, env_factory, stats)
   stats = {} if stats is None else stats
   os.makedirs(config.logdir, exist_ok=True)
   groups = _start_environments(config, range(config.num_actors), is_test=False,
@@ -848,9 +957,12 @@ def train(config, env_factory=environments.create_environment, stats=None):
     agent, learner, manager = _learner_setup(config, env_spec, device)
     example = unroll_example(agent, env_spec, config.unroll_length)
     trajectory_queue = make_trajectory_queue(example, config.batch_size, device)
-    pool = ActorPool(config, groups, agent, env_spec, trajectory_queue.enqueue_many, stop)
+    synchronous = config.agent == 'a2c'
+    pool = ActorPool(config, groups, agent, env_spec, trajectory_queue.enqueue_many, stop,
+                     synchronous=synchronous)
     pool_start = time.monotonic()
     frames = run_learner(config, learner, example, trajectory_queue, manager, stop, device,
+                         after_step=pool.learner_stepped if synchronous else lambda: None,
                          describe=lambda: f' | batching {pool.inference.mean_batch_size:.1f}',
                          stats=stats)
   finally:
@@ -1110,6 +1222,10 @@ def test(config, env_factory=environments.create_environment):
     logging.info('Testing %s (%d frames) on %d level(s).', latest, frames, len(levels))
 
     inference = make_inference(agent, env_spec, len(levels), config.inference_timeout_ms)
+    if config.agent in Q_AGENTS:
+      from baselines import q_learning  # pylint: disable=g-import-not-at-top; it builds on this module.
+      inference = q_learning.EpsilonGreedy(inference, lambda: q_learning.TEST_EPSILON,
+                                           np.random.default_rng(config.seed))
     initial_state = actor_initial_state(agent)
     returns = {level: [] for level in levels}
     stop = Stop()
