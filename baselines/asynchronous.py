@@ -20,6 +20,7 @@ unroll, which changes how many steps an update holds, not its targets.
 Checkpoints (shared weights, RMSProp statistics, frame counter, the target network), summaries, the
 episode log and test mode are IMPALA's. Everything runs on the CPU, as in the A3C paper.
 """
+import logging as logging_lib
 import os
 import threading
 import time
@@ -34,6 +35,14 @@ import experiment
 from baselines import q_learning
 
 _DEVICE = '/device:CPU:0'
+
+
+class _QuietRetracing(logging_lib.Filter):
+  """Each thread traces its own functions once, but TensorFlow's warning about frequent retracing
+  counts them together (it keys on the Python code): drop that warning."""
+
+  def filter(self, record):
+    return 'triggered tf.function retracing' not in record.getMessage()
 
 
 def copy_weights(source, destination):
@@ -148,6 +157,8 @@ def train(config, env_factory, stats=None):
   """
   stats = {} if stats is None else stats
   os.makedirs(config.logdir, exist_ok=True)
+  quiet = _QuietRetracing()
+  tf.get_logger().addFilter(quiet)
   groups = experiment._start_environments(  # pylint: disable=protected-access
       config, range(config.num_actors), is_test=False, env_factory=env_factory)
   stop = experiment.Stop()
@@ -200,6 +211,7 @@ def train(config, env_factory, stats=None):
       logging.info('Saved checkpoint at %d frames to %s.', frames, config.logdir)
     monitor.close()
     writer.close()
+    tf.get_logger().removeFilter(quiet)
   if stop.error is not None:
     raise stop.error
   return frames

@@ -23,10 +23,8 @@ Configurations (their values override the same flags given on the command line):
   dmlab: the DMLab-shaped synthetic level, deep network with LSTM and instruction, unroll 100, batch 32.
 """
 import os
-import signal
 import sys
 import tempfile
-import threading
 import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -39,6 +37,7 @@ import numpy as np
 import tensorflow as tf
 import tree
 
+from benchmarks import training_run
 import environments
 import experiment
 
@@ -122,30 +121,6 @@ def environments_alone_fps(config, seconds=5.):
     experiment._close_environments(groups)  # pylint: disable=protected-access
 
 
-def cpu_times():
-  """(steal, total) clock ticks of all CPUs since boot, from /proc/stat; zeros where it is missing."""
-  try:
-    with open('/proc/stat') as f:
-      ticks = [int(x) for x in f.readline().split()[1:]]
-  except OSError:
-    return 0, 0
-  return (ticks[7] if len(ticks) > 7 else 0), sum(ticks[:8])
-
-
-def run_pipeline(config, seconds):
-  stats = {}
-  timer = threading.Timer(seconds, lambda: os.kill(os.getpid(), signal.SIGINT))
-  steal_start, total_start = cpu_times()
-  timer.start()
-  try:
-    experiment.train(config, stats=stats)
-  finally:
-    timer.cancel()
-  steal_end, total_end = cpu_times()
-  stats['steal'] = (steal_end - steal_start) / max(1, total_end - total_start)
-  return stats
-
-
 def main(argv):
   del argv
   cores = os.cpu_count()
@@ -156,13 +131,8 @@ def main(argv):
       env_cost, inference_cost, learner_cost, repeats = measure_parts(config)
       ideal_steps = cores / (env_cost + inference_cost + learner_cost)
       envs_alone = environments_alone_fps(config)
-      stats = run_pipeline(config, FLAGS.seconds)
-    if stats.get('steps', 0) < 2:
-      raise SystemExit(f'{name}: the learner finished fewer than 2 training steps in --seconds='
-                       f'{FLAGS.seconds}; give it more time (the first step also traces the graph).')
-    seconds = stats['last_time'] - stats['first_time']
-    frames = (stats['frames'] - stats['first_frames']) / seconds
-    steps = (stats['steps'] - 1) / seconds
+      stats = training_run.train_for(config, FLAGS.seconds)
+    seconds, frames, steps = training_run.timed_rates(stats, name, FLAGS.seconds)
     rows.append((name, config, env_cost, inference_cost, learner_cost, ideal_steps * repeats,
                  envs_alone, frames, steps, stats, seconds))
 

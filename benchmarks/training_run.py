@@ -1,0 +1,42 @@
+"""A training run of experiment.py for a fixed time, and the rates it reached: for the benchmarks."""
+import os
+import signal
+import threading
+
+import experiment
+
+
+def cpu_times():
+  """(steal, total) clock ticks of all CPUs since boot, from /proc/stat; zeros where it is missing."""
+  try:
+    with open('/proc/stat') as f:
+      ticks = [int(x) for x in f.readline().split()[1:]]
+  except OSError:
+    return 0, 0
+  return (ticks[7] if len(ticks) > 7 else 0), sum(ticks[:8])
+
+
+def train_for(config, seconds):
+  """Trains for `seconds` (stopped as Ctrl-C would); returns experiment.train's stats, with 'steal',
+  the share of CPU time the hypervisor gave other machines meanwhile."""
+  stats = {}
+  timer = threading.Timer(seconds, lambda: os.kill(os.getpid(), signal.SIGINT))
+  steal_start, total_start = cpu_times()
+  timer.start()
+  try:
+    experiment.train(config, stats=stats)
+  finally:
+    timer.cancel()
+  steal_end, total_end = cpu_times()
+  stats['steal'] = (steal_end - steal_start) / max(1, total_end - total_start)
+  return stats
+
+
+def timed_rates(stats, name, seconds_given):
+  """(seconds, frames/s, updates/s) from the first update (which traces) to the end of the run."""
+  if stats.get('steps', 0) < 2 or 'first_time' not in stats:
+    raise SystemExit(f'{name}: fewer than 2 updates in --seconds={seconds_given}; give it more '
+                     'time (the first update also traces the graph).')
+  seconds = stats['last_time'] - stats['first_time']
+  return (seconds, (stats['frames'] - stats['first_frames']) / seconds,
+          (stats['steps'] - 1) / seconds)
