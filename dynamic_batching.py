@@ -29,7 +29,21 @@ class _Request:
     self.done = threading.Event()
 
 
-class DynamicBatcher:
+class _Counted:
+  """Counters both inference kinds keep: calls of `fn`, rows, and the callers' seconds waiting."""
+
+  def __init__(self):
+    self.num_batches = 0
+    self.num_rows = 0
+    self.wait_seconds = 0.  # Summed over requests: from submission to result.
+
+  @property
+  def mean_batch_size(self):
+    """Rows per call of `fn`."""
+    return self.num_rows / max(1, self.num_batches)
+
+
+class DynamicBatcher(_Counted):
   """Calls `fn` on batches made of the inputs that concurrent callers pass.
 
   Args:
@@ -49,9 +63,7 @@ class DynamicBatcher:
     self._pending_rows = 0
     self._condition = threading.Condition()
     self._closed = False
-    self.num_batches = 0
-    self.num_rows = 0
-    self.wait_seconds = 0.  # Summed over requests: from submission to result.
+    super().__init__()
     self._thread = threading.Thread(target=self._run, name='dynamic_batching', daemon=True)
     self._thread.start()
 
@@ -71,11 +83,6 @@ class DynamicBatcher:
     if request.error is not None:
       raise request.error
     return request.outputs
-
-  @property
-  def mean_batch_size(self):
-    """Rows per call of `fn`."""
-    return self.num_rows / max(1, self.num_batches)
 
   def close(self):
     with self._condition:
@@ -120,16 +127,14 @@ class DynamicBatcher:
         request.done.set()
 
 
-class Unbatched:
+class Unbatched(_Counted):
   """The DynamicBatcher's interface without batching across callers: each call runs `fn` at once."""
 
   def __init__(self, fn):
+    super().__init__()
     self._fn = fn
     self._closed = False
     self._lock = threading.Lock()
-    self.num_batches = 0
-    self.num_rows = 0
-    self.wait_seconds = 0.
 
   def __call__(self, inputs):
     if self._closed:
@@ -141,10 +146,6 @@ class Unbatched:
       self.num_rows += len(tree.flatten(inputs)[0])
       self.wait_seconds += time.monotonic() - start
     return outputs
-
-  @property
-  def mean_batch_size(self):
-    return self.num_rows / max(1, self.num_batches)
 
   def close(self):
     self._closed = True

@@ -207,8 +207,8 @@ def config_from_flags():
       'reward_clipping', 'learning_rate', 'decay', 'momentum', 'epsilon', 'network', 'use_lstm',
       'gradient_clip_norm', 'correction', 'checkpoint_secs', 'summary_secs', 'actor_threads',
       'inference_timeout_ms', 'envs_per_process', 'agent', 'a2c_sync', 'dynamic_batching',
-      'target_update_frames', 'exploration_anneal_frames', 'job_name', 'task', 'learner_address', 'actor_address',
-      'num_actor_tasks', 'learner_timeout_secs', 'local_cluster')}
+      'target_update_frames', 'exploration_anneal_frames', 'job_name', 'task', 'learner_address',
+      'actor_address', 'num_actor_tasks', 'learner_timeout_secs', 'local_cluster')}
   if is_atari(values['level_name']):
     preset = ATARI_HYPERPARAMETERS if values['agent'] == 'impala' else A3C_ATARI_HYPERPARAMETERS
     defaults = {k: v for k, v in preset.items() if FLAGS[k].using_default_value}
@@ -368,6 +368,11 @@ def as_arrays(step_output):
 def _spec(value, batch_dims=()):
   dtype = tf.string if value.dtype == object else tf.as_dtype(value.dtype)
   return tf.TensorSpec(tuple(batch_dims) + value.shape, dtype)
+
+
+def batch_signature(example, batch_size):
+  """TensorSpecs of a batch of `batch_size` values shaped as the nest of NumPy values `example`."""
+  return tree.map_structure(lambda x: _spec(x, [batch_size]), example)
 
 
 def actor_initial_state(agent):
@@ -746,7 +751,7 @@ class Stop:
     self.event.set()
 
 
-def _handle_signals(stop):
+def handle_signals(stop):
   def handler(signum, unused_frame):
     logging.info('Received signal %d: stopping after the current step.', signum)
     stop.event.set()
@@ -758,7 +763,7 @@ def _handle_signals(stop):
 ProcessGroup = collections.namedtuple('ProcessGroup', 'actor_ids process')
 
 
-def _start_environments(config, actor_ids, is_test, env_factory, levels=None):
+def start_environments(config, actor_ids, is_test, env_factory, levels=None):
   """ProcessGroups of `envs_per_process` actors; actor i plays its level with seed `seed + i`."""
   levels = levels or actor_levels(config)
   actor_ids = list(actor_ids)
@@ -784,7 +789,7 @@ def _actors(groups, num_threads, levels, inference, initial_state, num_actions):
   return actors
 
 
-def _close_environments(groups):
+def close_environments(groups):
   for group in groups:
     group.process.close()
 
@@ -865,7 +870,7 @@ class ActorPool:
       thread.join()
 
 
-def _learner_setup(config, env_spec, device, **tracked):
+def learner_setup(config, env_spec, device, **tracked):
   """The agent, the learner and its checkpoint manager, restored from the logdir when it has one.
 
   `tracked`: more objects to checkpoint (a Q-learning agent's target network).
@@ -890,8 +895,8 @@ def run_learner(config, learner, example, trajectory_queue, manager, stop, devic
   batch on, the seconds spent in training steps, and the seconds the learner waited for data.
   """
   stats = {} if stats is None else stats
-  batch_signature = tree.map_structure(lambda x: _spec(x, [config.batch_size]), example)
-  train_step = tf.function(learner.train_step, input_signature=[batch_signature])
+  train_step = tf.function(learner.train_step,
+                           input_signature=[batch_signature(example, config.batch_size)])
   prefetcher = Prefetcher(trajectory_queue, example, config.batch_size, device)
   writer = tf.summary.create_file_writer(config.logdir)
   monitor = Monitor(config, writer)
@@ -946,15 +951,15 @@ def train(config, env_factory=environments.create_environment, stats=None):
     return asynchronous.train(config, env_factory, stats)
   stats = {} if stats is None else stats
   os.makedirs(config.logdir, exist_ok=True)
-  groups = _start_environments(config, range(config.num_actors), is_test=False,
+  groups = start_environments(config, range(config.num_actors), is_test=False,
                                env_factory=env_factory)
   stop = Stop()
-  restore_signals = _handle_signals(stop)
+  restore_signals = handle_signals(stop)
   pool = None
   try:
     env_spec = groups[0].process.spec
     device = learner_device()
-    agent, learner, manager = _learner_setup(config, env_spec, device)
+    agent, learner, manager = learner_setup(config, env_spec, device)
     example = unroll_example(agent, env_spec, config.unroll_length)
     trajectory_queue = make_trajectory_queue(example, config.batch_size, device)
     synchronous = config.agent == 'a2c'
@@ -972,7 +977,7 @@ def train(config, env_factory=environments.create_environment, stats=None):
                    inference_wait_seconds=pool.inference.wait_seconds,
                    actor_threads=len(pool.threads), actor_seconds=time.monotonic() - pool_start)
     restore_signals()
-    _close_environments(groups)
+    close_environments(groups)
   if stop.error is not None:
     raise stop.error
   return frames
@@ -1062,7 +1067,7 @@ def run_learner_task(config):
   tf.config.experimental_connect_to_cluster(
       tf.train.ClusterSpec({'learner': [config.learner_address]}), job_name='learner', task_index=0)
   device = learner_device()
-  agent, learner, manager = _learner_setup(config, env_spec, device)
+  agent, learner, manager = learner_setup(config, env_spec, device)
   example = unroll_example(agent, env_spec, config.unroll_length)
   trajectory_queue = make_trajectory_queue(example, config.batch_size, SHARED_DEVICE)
   weights = SharedWeights(agent.trainable_variables)
@@ -1071,7 +1076,7 @@ def run_learner_task(config):
   logging.info('Learner serving at %s (TensorFlow servers listen on every interface: keep the '
                'cluster on a private network).', config.learner_address)
   stop = Stop()
-  restore_signals = _handle_signals(stop)
+  restore_signals = handle_signals(stop)
   try:
     def announce_the_end():
       if int(learner.num_env_frames.numpy()) >= config.total_environment_frames:
@@ -1102,9 +1107,9 @@ def run_actor_task(config, env_factory=environments.create_environment):
   tf.config.experimental_connect_to_cluster(
       tf.train.ClusterSpec({'learner': [config.learner_address], job: [address]}),
       job_name=job, task_index=0)
-  groups = _start_environments(config, actor_ids, is_test=False, env_factory=env_factory)
+  groups = start_environments(config, actor_ids, is_test=False, env_factory=env_factory)
   stop = Stop()
-  restore_signals = _handle_signals(stop)
+  restore_signals = handle_signals(stop)
   pool = None
   finished = False
   try:
@@ -1157,7 +1162,7 @@ def run_actor_task(config, env_factory=environments.create_environment):
     if pool is not None:
       pool.close()
     restore_signals()
-    _close_environments(groups)
+    close_environments(groups)
   if finished:
     logging.info('The learner has finished: stopping.')
   if finished or stop.error is None:
@@ -1211,7 +1216,7 @@ def run_local_cluster(config):
 def test(config, env_factory=environments.create_environment):
   """Plays `test_num_episodes` per level with the latest checkpoint; writes and prints the results."""
   levels = test_levels(config)
-  groups = _start_environments(config, range(len(levels)), is_test=True, env_factory=env_factory,
+  groups = start_environments(config, range(len(levels)), is_test=True, env_factory=env_factory,
                                levels=levels)
   try:
     env_spec = groups[0].process.spec
@@ -1257,7 +1262,7 @@ def test(config, env_factory=environments.create_environment):
     if stop.error is not None:
       raise stop.error
   finally:
-    _close_environments(groups)
+    close_environments(groups)
 
   path = os.path.join(config.logdir, 'evaluation.json')
   flag_values = {name: FLAGS[name].value for name in sorted(_OWN_FLAGS)}

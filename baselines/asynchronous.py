@@ -50,6 +50,16 @@ def copy_weights(source, destination):
     target.assign(value)
 
 
+def thread_inference(agent, env_spec, seed, index):
+  """Thread `index`'s unbatched inference, sampling actions from a random stream of its own.
+
+  Sampling ops traced under the same global seed in functions of the same shape get the same
+  stream: every thread would draw the same random numbers.
+  """
+  tf.random.set_seed(seed + 1 + index)
+  return experiment.make_inference(agent, env_spec, 1, 0., batched=False)
+
+
 class _Shared:
   """What the threads share: the learner (weights, RMSProp, frames), the target network, the monitor."""
 
@@ -95,7 +105,7 @@ class _Worker:
     self.updates = 0
     with tf.device(_DEVICE):
       self._local = experiment.build_agent(config, env_spec)
-    self.inference = experiment.make_inference(self._local, env_spec, 1, 0., batched=False)
+    self.inference = thread_inference(self._local, env_spec, config.seed, index)
     inference = self.inference
     if config.agent in q_learning.METHODS:
       rng = np.random.default_rng([config.seed, index])
@@ -107,7 +117,7 @@ class _Worker:
                                    [process], inference, experiment.actor_initial_state(self._local),
                                    env_spec.num_actions)
     example = experiment.unroll_example(self._local, env_spec, config.unroll_length)
-    signature = (tree.map_structure(lambda x: experiment._spec(x, [1]), example),  # pylint: disable=protected-access
+    signature = (experiment.batch_signature(example, 1),
                  tf.TensorSpec([1], tf.int32))
     self._update = tf.function(self._update_shared_weights, input_signature=signature)
     self.thread = threading.Thread(target=self._run, name=f'worker_{index}', daemon=True)
@@ -159,10 +169,10 @@ def train(config, env_factory, stats=None):
   os.makedirs(config.logdir, exist_ok=True)
   quiet = _QuietRetracing()
   tf.get_logger().addFilter(quiet)
-  groups = experiment._start_environments(  # pylint: disable=protected-access
+  groups = experiment.start_environments(
       config, range(config.num_actors), is_test=False, env_factory=env_factory)
   stop = experiment.Stop()
-  restore_signals = experiment._handle_signals(stop)  # pylint: disable=protected-access
+  restore_signals = experiment.handle_signals(stop)
   workers = []
   shared = None
   writer = tf.summary.create_file_writer(config.logdir)
@@ -174,7 +184,7 @@ def train(config, env_factory, stats=None):
     if config.agent in q_learning.METHODS:
       with tf.device(_DEVICE):
         tracked['target_agent'] = experiment.build_agent(config, env_spec)
-    agent, learner, manager = experiment._learner_setup(  # pylint: disable=protected-access
+    agent, learner, manager = experiment.learner_setup(
         config, env_spec, _DEVICE, **tracked)
     target_agent = tracked.get('target_agent')
     if target_agent is not None and manager.latest_checkpoint is None:
@@ -202,7 +212,7 @@ def train(config, env_factory, stats=None):
       if worker.thread.is_alive():
         worker.thread.join()
     restore_signals()
-    experiment._close_environments(groups)  # pylint: disable=protected-access
+    experiment.close_environments(groups)
     if learner is not None:
       frames = int(learner.num_env_frames.numpy())
       stats.update(steps=shared.updates if shared else 0, frames=frames, last_time=time.monotonic(),

@@ -1,13 +1,18 @@
 """Learning on Atari Pong: runs `experiment.py` (the paper's Atari settings) for a frame budget.
 
     .venv/bin/python benchmarks/pong_learning.py --frames=12000000 --num_actors=16
+    .venv/bin/python benchmarks/pong_learning.py --agent=a3c --name=pong_learning_a3c ...
 
 The run trains with the schedule of a full run (the learning rate anneals over the paper's 200M
 frames) and is stopped with Ctrl-C's signal once `--frames` are done, which also writes its last
 checkpoint. Then it writes the learning curve, the mean return of the last 100 episodes against frames,
 as benchmarks/results/pong_learning.csv and .png, and prints the wall time and when +18 was reached.
 `--plot_only` redraws them from an earlier run's logdir. `--compare` draws the mean-return curves of
-every run in benchmarks/results (pong_learning*.csv) in one figure, pong_learning_runs.png.
+every run in benchmarks/results (pong_learning*.csv, or those named by `--runs`) in one figure,
+`--figure`.png; `--equal_frames` cuts them all at the shortest run's frames:
+
+    .venv/bin/python benchmarks/pong_learning.py --compare --equal_frames --figure=pong_agents \
+        --runs=pong_learning,pong_learning_a2c,pong_learning_a3c
 """
 import csv
 import glob
@@ -25,17 +30,24 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, 'benchmarks', 'results')
 
+flags.DEFINE_enum('agent', 'impala', ['impala', 'a3c', 'a2c'], 'The agent (experiment.py --agent).')
 flags.DEFINE_integer('frames', 12_000_000, 'Frames to train for.')
 flags.DEFINE_integer('num_actors', 16, 'Actors (environments).')
-flags.DEFINE_integer('actor_threads', 2, 'Threads driving the actors.')
-flags.DEFINE_integer('envs_per_process', 4, 'Environments each environment process hosts.')
+flags.DEFINE_integer('actor_threads', 2, 'Threads driving the actors (IMPALA).')
+flags.DEFINE_integer('envs_per_process', 4, 'Environments each environment process hosts (IMPALA, A2C '
+                     'with --extra=--a2c_sync=step).')
 flags.DEFINE_string('logdir', '/tmp/agent/pong_learning', 'Where the run writes; emptied first.')
 flags.DEFINE_bool('plot_only', False, 'Only draw the curve from an existing logdir.')
 flags.DEFINE_bool('compare', False, 'Only draw the runs in benchmarks/results in one figure.')
 flags.DEFINE_float('target', 18., 'The mean return (last 100 episodes) to report reaching.')
 flags.DEFINE_list('extra', [], 'More experiment.py flags, e.g. --extra=--entropy_cost=0.0006.')
 flags.DEFINE_string('name', 'pong_learning', 'Base name of the CSV and PNG in benchmarks/results.')
+flags.DEFINE_list('runs', [], '--compare: only these runs (base names of their CSVs); all by default.')
+flags.DEFINE_bool('equal_frames', False, '--compare: cut every curve at the last frame of the shortest.')
+flags.DEFINE_string('figure', 'pong_learning_runs', '--compare: base name of the figure.')
 FLAGS = flags.FLAGS
+
+AGENT_NAMES = {'impala': 'IMPALA', 'a3c': 'A3C', 'a2c': 'Batched A2C'}
 
 
 def read_episodes(logdir):
@@ -57,9 +69,12 @@ def train():
   if os.path.exists(FLAGS.logdir):
     subprocess.run(['rm', '-rf', FLAGS.logdir], check=True)
   command = [sys.executable, os.path.join(REPO, 'experiment.py'), '--level_name=atari/pong',
-             f'--logdir={FLAGS.logdir}', f'--num_actors={FLAGS.num_actors}',
-             f'--actor_threads={FLAGS.actor_threads}', f'--envs_per_process={FLAGS.envs_per_process}',
+             f'--agent={FLAGS.agent}', f'--logdir={FLAGS.logdir}', f'--num_actors={FLAGS.num_actors}',
              '--summary_secs=30'] + FLAGS.extra
+  if FLAGS.agent == 'impala':  # The others decide their threads; A3C plays one environment a process.
+    command += [f'--actor_threads={FLAGS.actor_threads}', f'--envs_per_process={FLAGS.envs_per_process}']
+  elif '--a2c_sync=step' in FLAGS.extra:
+    command += [f'--envs_per_process={FLAGS.envs_per_process}']
   print(' '.join(command), flush=True)
   start = time.monotonic()
   process = subprocess.Popen(command, cwd=REPO)
@@ -96,7 +111,7 @@ def plot(wall_seconds=None):
   ax.set_xlabel('environment frames (millions)')
   ax.set_ylabel('episode return')
   ax.set_ylim(-22, 22)
-  title = ('IMPALA on Atari Pong (shallow, paper Atari settings'
+  title = (f'{AGENT_NAMES[FLAGS.agent]} on Atari Pong (shallow, paper Atari settings'
            + (', ' + ' '.join(FLAGS.extra) if FLAGS.extra else '') + '), 2-core CPU')
   ax.set_title(textwrap.fill(title, 80), fontsize=10)
   ax.grid(alpha=0.3)
@@ -117,28 +132,35 @@ def plot(wall_seconds=None):
 
 
 def compare():
-  """One figure with the mean-return curve of each run's CSV in benchmarks/results."""
+  """One figure with the mean-return curves of the runs' CSVs in benchmarks/results."""
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use('Agg')
   from matplotlib import pyplot as plt  # pylint: disable=import-outside-toplevel
-  fig, ax = plt.subplots(figsize=(8, 4.5))
-  for path in sorted(glob.glob(os.path.join(RESULTS, 'pong_learning*.csv'))):
+  paths = sorted(glob.glob(os.path.join(RESULTS, 'pong_learning*.csv')))
+  if FLAGS.runs:
+    paths = [os.path.join(RESULTS, f'{name}.csv') for name in FLAGS.runs]
+  curves = {}
+  for path in paths:
     with open(path) as f:
       rows = list(csv.DictReader(f))
-    frames = np.array([int(r['frames']) for r in rows]) / 1e6
-    means = np.array([float(r['mean_return_last_100']) for r in rows])
-    name = os.path.basename(path)[:-len('.csv')]
-    label = name[len('pong_learning_'):] if name != 'pong_learning' else 'paper Atari settings'
-    ax.plot(frames, means, linewidth=2, label=label.replace('_', ' '))
+    curves[os.path.basename(path)[:-len('.csv')]] = (
+        np.array([int(r['frames']) for r in rows]) / 1e6,
+        np.array([float(r['mean_return_last_100']) for r in rows]))
+  limit = min(frames[-1] for frames, _ in curves.values()) if FLAGS.equal_frames else np.inf
+  fig, ax = plt.subplots(figsize=(8, 4.5))
+  for name, (frames, means) in curves.items():
+    label = name[len('pong_learning_'):] if name != 'pong_learning' else 'IMPALA, paper Atari settings'
+    ax.plot(frames[frames <= limit], means[frames <= limit], linewidth=2,
+            label=label.replace('_', ' '))
   ax.axhline(FLAGS.target, color='C3', linestyle='--', linewidth=1)
   ax.set_xlabel('environment frames (millions)')
   ax.set_ylabel('mean return of the last 100 episodes')
   ax.set_ylim(-22, 22)
-  ax.set_title('IMPALA on Atari Pong, shallow network, 16 actors, 2-core CPU', fontsize=10)
+  ax.set_title('Atari Pong, shallow network, 16 actors, 2-core CPU', fontsize=10)
   ax.grid(alpha=0.3)
   ax.legend(loc='upper left', fontsize=9)
   fig.tight_layout()
-  fig.savefig(os.path.join(RESULTS, 'pong_learning_runs.png'), dpi=110)
+  fig.savefig(os.path.join(RESULTS, f'{FLAGS.figure}.png'), dpi=110)
 
 
 def main(argv):

@@ -93,7 +93,7 @@ def measure_parts(config):
   learner = experiment.Learner(agent, config)
   example = experiment.unroll_example(agent, spec, config.unroll_length)
   batch = tree.map_structure(lambda x: np.stack([x] * config.batch_size), example)
-  signature = tree.map_structure(lambda x: experiment._spec(x, [config.batch_size]), example)  # pylint: disable=protected-access
+  signature = experiment.batch_signature(example, config.batch_size)
   train_step = tf.function(learner.train_step, input_signature=[signature])
   learner_cost = cpu_seconds_per_step(
       lambda: train_step(batch)['total_loss'].numpy(), config.unroll_length * config.batch_size,
@@ -103,7 +103,7 @@ def measure_parts(config):
 
 def environments_alone_fps(config, seconds=5.):
   """Frames/s of the run's environment processes stepped together with random actions, alone."""
-  groups = experiment._start_environments(  # pylint: disable=protected-access
+  groups = experiment.start_environments(
       config, range(config.num_actors), is_test=False, env_factory=environments.create_environment)
   try:
     processes = [group.process for group in groups]
@@ -118,7 +118,7 @@ def environments_alone_fps(config, seconds=5.):
       steps += config.num_actors
     return steps * config.env_config.num_action_repeats / (time.monotonic() - start)
   finally:
-    experiment._close_environments(groups)  # pylint: disable=protected-access
+    experiment.close_environments(groups)
 
 
 def main(argv):

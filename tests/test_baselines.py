@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from baselines import asynchronous
 from baselines import q_learning
 from cue_environment import make_cue_environment
 import experiment
@@ -90,6 +91,23 @@ def test_a2c_trains_on_policy_and_impala_does_not(tmp_path, monkeypatch, agent, 
     assert max(seen) < 1e-4, f'{variant}: log importance weights up to {max(seen):.3g}'
   else:
     assert max(seen) > 1e-3, 'IMPALA showed no policy lag at all'
+
+
+def test_a3c_threads_sample_their_actions_independently():
+  config = baseline_config('/tmp/unused', 'a3c')
+  spec = make_cue_environment('test/cue', 0, False, None).spec
+  inputs = (np.zeros(1, np.int32),
+            experiment.example_env_output(spec)._replace(info=())._replace(
+                observation={'frame': np.zeros((1,) + spec.frame_shape, np.uint8)},
+                reward=np.zeros(1, np.float32), done=np.ones(1, bool)), ())
+  samples = []
+  for index in range(2):
+    agent = experiment.build_agent(config, spec)  # The same weights for both.
+    inference = asynchronous.thread_inference(agent, spec, config.seed, index)
+    samples.append(np.array([inference(inputs)[0].action[0] for _ in range(300)]))
+  for shift in range(4):  # Not the same stream, nor one stream shifted by a few draws.
+    agreement = np.mean(samples[0][shift:] == samples[1][:len(samples[1]) - shift])
+    assert agreement < 0.6, f'threads 0 and 1 agree on {agreement:.0%} of actions at shift {shift}'
 
 
 # --- The asynchronous value-based methods ------------------------------------------------------------
