@@ -612,19 +612,33 @@ class Prefetcher:
     self._batch_size = batch_size
     self._device = device
     self._batches = py_queue.Queue(maxsize=1)
+    self._closed = threading.Event()
     self.wait_seconds = 0.
     self._thread = threading.Thread(target=self._run, name='prefetch', daemon=True)
     self._thread.start()
 
   def _run(self):
     try:
-      while True:
+      while not self._closed.is_set():
         flat = self._queue.dequeue_many(self._batch_size)
         with tf.device(self._device):
           flat = [tf.identity(t) for t in flat]
-        self._batches.put(tree.unflatten_as(self._structure, flat))
+        self._put(tree.unflatten_as(self._structure, flat))
     except (tf.errors.OutOfRangeError, tf.errors.CancelledError):
-      self._batches.put(None)  # The queue was closed.
+      self._put(None)  # The queue was closed.
+
+  def _put(self, batch):
+    while not self._closed.is_set():
+      try:
+        return self._batches.put(batch, timeout=0.5)
+      except py_queue.Full:
+        pass
+
+  def close(self):
+    """Ends the thread, which would otherwise hold the queue (and its shared name); close the queue
+    first, to end a dequeue that waits for unrolls."""
+    self._closed.set()
+    self._thread.join()
 
   def get(self, stop_event):
     """The next batch, or None once the queue is closed or `stop_event` is set."""
@@ -932,6 +946,7 @@ def run_learner(config, learner, example, trajectory_queue, manager, stop, devic
     stop.event.set()
     before_close()
     trajectory_queue.close(cancel_pending_enqueues=True)
+    prefetcher.close()
     frames = int(learner.num_env_frames.numpy())
     manager.save(checkpoint_number=frames)
     logging.info('Saved checkpoint at %d frames to %s.', frames, config.logdir)

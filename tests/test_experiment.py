@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 from absl import flags
 from absl.testing import flagsaver
@@ -97,6 +98,18 @@ def test_pong_train_checkpoint_resume_and_test(tmp_path):
   assert -21 <= written['episode_returns']['pong'][0] <= 21
   assert written['metadata']['frames'] == 6400
   assert (tmp_path / 'evaluation.png').stat().st_size > 0
+
+
+def test_prefetcher_ends_with_the_queue_even_with_a_batch_nobody_took():
+  queue = tf.queue.FIFOQueue(10, [tf.int32], shapes=[[]])
+  queue.enqueue_many([tf.range(3)])  # One batch waits in the prefetcher; it holds the next.
+  prefetcher = experiment.Prefetcher(queue, [np.int32(0)], 1, '/device:CPU:0')
+  assert prefetcher.get(threading.Event()) == [0]
+  queue.close(cancel_pending_enqueues=True)
+  closing = threading.Thread(target=prefetcher.close)  # Returns once the prefetch thread has ended.
+  closing.start()
+  closing.join(10)
+  assert not closing.is_alive(), 'the prefetch thread still holds the queue'
 
 
 def _random_batch(example, batch_size, num_actions, rng):
