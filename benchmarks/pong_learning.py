@@ -144,18 +144,26 @@ def compare():
     with open(path) as f:
       rows = list(csv.DictReader(f))
     curves[os.path.basename(path)[:-len('.csv')]] = (
-        np.array([int(r['frames']) for r in rows]) / 1e6,
+        np.array([int(r['frames']) for r in rows]), np.array([float(r['seconds']) for r in rows]),
         np.array([float(r['mean_return_last_100']) for r in rows]))
-  limit = min(frames[-1] for frames, _ in curves.values()) if FLAGS.equal_frames else np.inf
+  limit = min(frames[-1] for frames, _, _ in curves.values()) if FLAGS.equal_frames else np.inf
   fig, ax = plt.subplots(figsize=(8, 4.5))
-  for name, (frames, means) in curves.items():
-    label = name[len('pong_learning_'):] if name != 'pong_learning' else 'IMPALA, paper Atari settings'
-    ax.plot(frames[frames <= limit], means[frames <= limit], linewidth=2,
-            label=label.replace('_', ' '))
-  ax.axhline(FLAGS.target, color='C3', linestyle='--', linewidth=1)
+  lowest, highest = FLAGS.target, -21.
+  for name, (frames, seconds, means) in curves.items():
+    settings = name[len('pong_learning_'):] or 'paper Atari settings'
+    agent = settings.split('_')[0] if settings.split('_')[0] in AGENT_NAMES else 'impala'
+    settings = settings[len(agent):].lstrip('_') if agent != 'impala' else settings
+    shown = frames <= limit
+    label = (AGENT_NAMES[agent] + (f', {settings}' if settings else '') +
+             f' ({frames[shown][-1] / seconds[shown][-1]:,.0f} frames/s)')
+    ax.plot(frames[shown] / 1e6, means[shown], linewidth=2, label=label.replace('_', ' '))
+    lowest, highest = min(lowest, means[shown].min()), max(highest, means[shown].max())
+  if highest > FLAGS.target - 10:  # The target line where the curves come near it.
+    ax.axhline(FLAGS.target, color='C3', linestyle='--', linewidth=1)
+  ax.set_ylim(max(-21.5, lowest - 0.5), min(21.5, max(highest, FLAGS.target) + 1.)
+              if highest > FLAGS.target - 10 else highest + 0.5)
   ax.set_xlabel('environment frames (millions)')
   ax.set_ylabel('mean return of the last 100 episodes')
-  ax.set_ylim(-22, 22)
   ax.set_title('Atari Pong, shallow network, 16 actors, 2-core CPU', fontsize=10)
   ax.grid(alpha=0.3)
   ax.legend(loc='upper left', fontsize=9)
