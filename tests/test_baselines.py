@@ -4,7 +4,6 @@ import csv
 import dataclasses
 import os
 
-from absl import flags
 from absl.testing import flagsaver
 import numpy as np
 import pytest
@@ -16,12 +15,7 @@ from cue_environment import make_cue_environment
 import experiment
 
 
-@pytest.fixture(autouse=True)
-def parsed_flags():
-  if not flags.FLAGS.is_parsed():
-    flags.FLAGS.mark_as_parsed()
-  with flagsaver.flagsaver():
-    yield
+pytestmark = pytest.mark.usefixtures('parsed_flags')
 
 
 def baseline_config(logdir, agent, **overrides):

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 
-from absl import flags
 from absl.testing import flagsaver
 import numpy as np
 import pytest
@@ -19,12 +18,8 @@ import environments
 import experiment
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-@pytest.fixture(autouse=True)
-def parsed_flags():
-  if not flags.FLAGS.is_parsed():
-    flags.FLAGS.mark_as_parsed()
-  with flagsaver.flagsaver():
-    yield
+
+pytestmark = pytest.mark.usefixtures('parsed_flags')
 
 
 def make_config(logdir, **overrides):
