@@ -6,7 +6,8 @@
 The run trains with the schedule of a full run (the learning rate anneals over the paper's 200M
 frames) and is stopped with Ctrl-C's signal once `--frames` are done, which also writes its last
 checkpoint. Then it writes the learning curve, the mean return of the last 100 episodes against frames,
-as benchmarks/results/pong_learning.csv and .png, and prints the wall time and when +18 was reached.
+as benchmarks/results/pong_learning.csv and .png, and prints the wall time, when +18 was reached and
+how many of the network's ReLU units never fire on Pong's frames (dead units learn nothing).
 `--plot_only` redraws them from an earlier run's logdir. `--compare` draws the mean-return curves of
 every run in benchmarks/results (pong_learning*.csv, or those named by `--runs`) in one figure,
 `--figure`.png; `--equal_frames` cuts them all at the shortest run's frames:
@@ -129,6 +130,32 @@ def plot(wall_seconds=None):
           f'into training')
   else:
     print(f'mean return never reached {FLAGS.target:g}')
+  if not any(e.startswith(('--network', '--use_lstm')) for e in FLAGS.extra):  # The shallow agent.
+    silent = silent_units(FLAGS.logdir)
+    print('ReLU units that never fire on 600 frames of random play: ' +
+          ', '.join(f'{name} {dead}/{units}' for name, (dead, units) in silent.items()))
+
+
+def silent_units(logdir, steps=600):
+  """Per layer of the final checkpoint's shallow torso: (units that never fire, units) on `steps`
+  frames of random play. Units that never fire get no gradient: they are lost to learning."""
+  sys.path.insert(0, REPO)
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import environments  # pylint: disable=import-outside-toplevel
+  import networks  # pylint: disable=import-outside-toplevel
+  env = environments.create_environment('atari/pong', seed=0, is_test=False,
+                                        config=environments.EnvConfig())
+  rng = np.random.default_rng(0)
+  env.initial()
+  frames = np.stack([env.step(int(rng.integers(env.spec.num_actions))).observation['frame']
+                     for _ in range(steps)])
+  env.close()
+  agent = networks.build_agent('shallow', env.spec.num_actions, use_lstm=False, use_instruction=False)
+  networks.initialize(agent, env.spec.frame_shape)
+  tf.train.Checkpoint(agent=agent).restore(tf.train.latest_checkpoint(logdir)).expect_partial()
+  activations = agent.torso.activations(tf.cast(frames, tf.float32) / 255.)
+  return {name: (int(np.all(a.numpy().reshape(-1, a.shape[-1]) == 0, axis=0).sum()), a.shape[-1])
+          for name, a in activations.items()}
 
 
 def compare():

@@ -35,6 +35,10 @@ class Agent(snt.Module):
     self._baseline = snt.Linear(1, name='baseline')
 
   @property
+  def torso(self):
+    return self._torso
+
+  @property
   def num_actions(self):
     return self._num_actions
 

@@ -18,9 +18,13 @@ class ShallowTorso(snt.Module):
     self._fc = snt.Linear(256, name='fc')
 
   def __call__(self, frames):
-    x = tf.nn.relu(self._conv1(frames))
-    x = tf.nn.relu(self._conv2(x))
-    return tf.nn.relu(self._fc(snt.flatten(x)))
+    return self.activations(frames)['fc']
+
+  def activations(self, frames):
+    """Every layer's output after its ReLU, by layer name; 'fc' is the torso's output."""
+    conv_1 = tf.nn.relu(self._conv1(frames))
+    conv_2 = tf.nn.relu(self._conv2(conv_1))
+    return {'conv_1': conv_1, 'conv_2': conv_2, 'fc': tf.nn.relu(self._fc(snt.flatten(conv_2)))}
 
 
 class ResidualBlock(snt.Module):

@@ -7,6 +7,7 @@ import tree
 
 import networks
 from environments import StepOutput
+from networks import torsos
 from networks.instruction import InstructionEncoder
 
 DMLAB = dict(frame_shape=(72, 96, 3), num_actions=9)
@@ -248,3 +249,12 @@ def test_gradients_reach_every_variable():
   for variable, grad in zip(variables, grads):
     assert grad is not None, variable.name
     assert tf.reduce_sum(tf.abs(tf.convert_to_tensor(grad))) > 0, variable.name
+
+
+def test_shallow_torso_activations_end_in_its_output():
+  torso = torsos.ShallowTorso()
+  frames = tf.random.uniform([3, 84, 84, 4])
+  activations = torso.activations(frames)
+  assert [a.shape[-1] for a in activations.values()] == [16, 32, 256]
+  np.testing.assert_allclose(activations['fc'], torso(frames))
+  assert all(float(tf.reduce_min(a)) >= 0 for a in activations.values())  # After the ReLUs.
