@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/table1.py [--seconds=40] [--num_actors=16] [--envs=pong,dmlab]
 
-Each row trains with experiment.py for `--seconds` (timed from every thread's first update, which
-traces the graphs) and reports the frames/s it reached:
+Each row trains with experiment.py for `--seconds` after every thread's first update (which traces
+the graphs) and reports the frames/s it reached:
   A3C                       --agent=a3c: a thread per actor, each acting with its local copy of the
                             weights (no batching) and applying its own updates
   Batched A2C (sync step)   --agent=a2c --a2c_sync=step: all environments step together, one

@@ -11,11 +11,11 @@ would reach if those parts overlapped perfectly on the machine's cores:
     ideal agent steps/s = cores / (env + inference + learner CPU seconds per agent step).
 It also steps the run's environment processes alone (its --envs_per_process layout, random actions,
 all cores, nothing else running): the most frames/s the environments can deliver through their
-processes. Then it trains for `--seconds` with experiment.train and reports frames/s, learner
-steps/s, how long the learner waited for data and the actors for inference, and the share of the
-ideal reached. On a
-virtual machine, "steal" is the share of CPU time the hypervisor gave to other guests during the
-training run: rates measured while it is high are not comparable.
+processes. Then it trains with experiment.train for `--seconds` after its first step (which traces
+the graph) and reports frames/s, learner steps/s, how long the learner waited for data and the
+actors for inference, and the share of the ideal reached. On a virtual machine, "steal" is the share
+of CPU time the hypervisor gave to other guests during the training run: rates measured while it is
+high are not comparable.
 
 Configurations (their values override the same flags given on the command line):
   pong:  Atari Pong, shallow feed-forward network, the paper's Atari settings (unroll 20, batch 32);

@@ -17,16 +17,27 @@ def cpu_times():
 
 
 def train_for(config, seconds):
-  """Trains for `seconds` (stopped as Ctrl-C would); returns experiment.train's stats, with 'steal',
-  the share of CPU time the hypervisor gave other machines meanwhile."""
+  """Trains for `seconds` after the first update (which traces the graphs), then stops as Ctrl-C
+  would; returns experiment.train's stats, with 'steal', the share of CPU time the hypervisor gave
+  other machines meanwhile."""
   stats = {}
-  timer = threading.Timer(seconds, lambda: os.kill(os.getpid(), signal.SIGINT))
+  done = threading.Event()
+
+  def stop_in_time():
+    while 'first_time' not in stats:
+      if done.wait(0.1):
+        return
+    if not done.wait(seconds):
+      os.kill(os.getpid(), signal.SIGINT)
+
+  timer = threading.Thread(target=stop_in_time, daemon=True)
   steal_start, total_start = cpu_times()
   timer.start()
   try:
     experiment.train(config, stats=stats)
   finally:
-    timer.cancel()
+    done.set()
+    timer.join()
   steal_end, total_end = cpu_times()
   stats['steal'] = (steal_end - steal_start) / max(1, total_end - total_start)
   return stats
@@ -36,7 +47,7 @@ def timed_rates(stats, name, seconds_given):
   """(seconds, frames/s, updates/s) from the first update (which traces) to the end of the run."""
   if stats.get('steps', 0) < 2 or 'first_time' not in stats:
     raise SystemExit(f'{name}: fewer than 2 updates in --seconds={seconds_given}; give it more '
-                     'time (the first update also traces the graph).')
+                     'time.')
   seconds = stats['last_time'] - stats['first_time']
   return (seconds, (stats['frames'] - stats['first_frames']) / seconds,
           (stats['steps'] - 1) / seconds)
