@@ -110,9 +110,8 @@ class _Worker:
     if config.agent in q_learning.METHODS:
       rng = np.random.default_rng([config.seed, index])
       final_epsilon = q_learning.sample_final_epsilon(rng)
-      self._epsilon_schedule = lambda: q_learning.annealed_epsilon(
-          final_epsilon, shared.frames(), config.exploration_anneal_frames)
-      inference = q_learning.EpsilonGreedy(inference, lambda: self._epsilon, rng)
+      inference = q_learning.EpsilonGreedy(inference, lambda: q_learning.annealed_epsilon(
+          final_epsilon, shared.frames(), config.exploration_anneal_frames), rng)
     self._actor = experiment.Actor(experiment.actor_levels(config)[index:index + 1], [index],
                                    [process], inference, experiment.actor_initial_state(self._local),
                                    env_spec.num_actions)
@@ -141,8 +140,6 @@ class _Worker:
     try:
       while not self._stop.event.is_set():
         copy_weights(self._shared.learner.agent, self._local)
-        if self._config.agent in q_learning.METHODS:
-          self._epsilon = self._epsilon_schedule()  # Fixed for an unroll.
         unroll = self._actor.unroll(self._config.unroll_length)
         # One-step Sarsa's last target needs the action at the unroll's last state: choose it now.
         next_actions = (self._actor.next_output().action if self._config.agent == 'one_step_sarsa'
