@@ -78,8 +78,8 @@ class _Shared:
 
   def after_update(self, unroll, terms):
     """Records the unroll's finished episodes; copies the weights to the target network when due."""
-    frames = self.frames()
     with self._lock:
+      frames = self.frames()  # Read under the lock, so that the episode log's frames never go back.
       self.updates += 1
       self.latest_terms = terms
       self._monitor.actors(unroll)
