@@ -107,7 +107,7 @@ class _Worker:
       self._local = experiment.build_agent(config, env_spec)
     self.inference = thread_inference(self._local, env_spec, config.seed, index)
     inference = self.inference
-    if config.agent in q_learning.METHODS:
+    if config.agent in experiment.Q_AGENTS:
       rng = np.random.default_rng([config.seed, index])
       final_epsilon = q_learning.sample_final_epsilon(rng)
       inference = q_learning.EpsilonGreedy(inference, lambda: q_learning.annealed_epsilon(
@@ -148,6 +148,8 @@ class _Worker:
           terms = self._update(unroll, next_actions)
         self.updates += 1
         self._shared.after_update(unroll, terms)
+        if self._shared.frames() >= self._config.total_environment_frames:
+          self._stop.event.set()  # Each thread checks, so no update runs far past the budget.
     except dynamic_batching.BatcherClosedError:
       pass  # Shutting down.
     except Exception as e:  # pylint: disable=broad-except
@@ -178,7 +180,7 @@ def train(config, env_factory, stats=None):
   try:
     env_spec = groups[0].process.spec
     tracked = {}
-    if config.agent in q_learning.METHODS:
+    if config.agent in experiment.Q_AGENTS:
       with tf.device(_DEVICE):
         tracked['target_agent'] = experiment.build_agent(config, env_spec)
     agent, learner, manager = experiment.learner_setup(

@@ -10,8 +10,6 @@ import tensorflow as tf
 
 import experiment
 
-METHODS = experiment.Q_AGENTS
-
 # Each thread anneals epsilon from 1 to a final value drawn once from these (A3C paper, section 8).
 FINAL_EPSILONS = (0.1, 0.01, 0.5)
 FINAL_EPSILON_PROBABILITIES = (0.4, 0.3, 0.3)
@@ -53,7 +51,7 @@ def targets(method, target_q_values, actions, next_actions, rewards, discounts):
   """The regression targets y_t, t < T, of `method`. No gradient flows through them.
 
   Args:
-    method: one of METHODS.
+    method: one of experiment.Q_AGENTS.
     target_q_values: [T + 1, B, A], the target network's Q(s_t, .) for t = 0..T.
     actions: [T, B] int, a_t, chosen at s_t.
     next_actions: [B] int, the action chosen at s_T (one-step Sarsa's last target needs it).
@@ -62,8 +60,8 @@ def targets(method, target_q_values, actions, next_actions, rewards, discounts):
   one_step_q: r_t + d_t max_a Q'(s_{t+1}, a). one_step_sarsa: r_t + d_t Q'(s_{t+1}, a_{t+1}).
   n_step_q: the forward view, y_t = r_t + d_t y_{t+1} with y_T = max_a Q'(s_T, a).
   """
-  if method not in METHODS:
-    raise ValueError(f'method must be one of {METHODS}, got {method!r}')
+  if method not in experiment.Q_AGENTS:
+    raise ValueError(f'method must be one of {experiment.Q_AGENTS}, got {method!r}')
   next_values = target_q_values[1:]
   if method == 'one_step_q':
     return tf.stop_gradient(rewards + discounts * tf.reduce_max(next_values, axis=-1))
