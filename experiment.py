@@ -102,7 +102,7 @@ flags.DEFINE_float('decay', .99, 'RMSProp optimizer decay.')
 flags.DEFINE_float('momentum', 0., 'RMSProp momentum.')
 flags.DEFINE_float('epsilon', .1, 'RMSProp epsilon.')
 # What the port adds.
-flags.DEFINE_enum('network', 'deep', networks.NETWORKS, 'Torso: the 15-layer ResNet or the shallow CNN.')
+flags.DEFINE_enum('network', 'deep', networks.NETWORKS, 'Torso: the 15-layer ResNet, the shallow CNN (both the paper\'s) or the Nature DQN CNN.')
 flags.DEFINE_bool('use_lstm', True, 'LSTM core; without it the agent is feed-forward.')
 flags.DEFINE_float('gradient_clip_norm', 0., 'Global gradient norm clipping; 0: none (the original).')
 flags.DEFINE_enum('correction', 'vtrace', vtrace.CORRECTIONS,

@@ -13,9 +13,9 @@ from environments import StepOutput
 from networks import torsos
 from networks.agent import Agent, AgentOutput
 
-NETWORKS = ('shallow', 'deep')
+NETWORKS = ('shallow', 'deep', 'nature')
 
-_TORSOS = {'shallow': torsos.ShallowTorso, 'deep': torsos.DeepTorso}
+_TORSOS = {'shallow': torsos.ShallowTorso, 'deep': torsos.DeepTorso, 'nature': torsos.NatureTorso}
 
 
 def build_agent(network, num_actions, use_lstm, use_instruction):

@@ -1,8 +1,8 @@
-"""Convolutional torsos: float frames [B, H, W, C] in [0, 1] -> features [B, 256].
+"""Convolutional torsos: float frames [B, H, W, C] in [0, 1] -> features [B, 256] ([B, 512] for Nature).
 
-Both follow paper Figure 3. The shallow torso uses VALID padding, as in the Nature DQN network it
-comes from; with SAME padding the shallow DMLab agent would have about 1.5M parameters instead of
-the paper's 1.2M. The deep torso's padding is SAME, as in the original release.
+Shallow and deep follow paper Figure 3. The shallow torso uses VALID padding, as in the DQN networks
+it comes from; with SAME padding the shallow DMLab agent would have about 1.5M parameters instead
+of the paper's 1.2M. The deep torso's padding is SAME, as in the original release.
 """
 import sonnet as snt
 import tensorflow as tf
@@ -25,6 +25,31 @@ class ShallowTorso(snt.Module):
     conv_1 = tf.nn.relu(self._conv1(frames))
     conv_2 = tf.nn.relu(self._conv2(conv_1))
     return {'conv_1': conv_1, 'conv_2': conv_2, 'fc': tf.nn.relu(self._fc(snt.flatten(conv_2)))}
+
+
+class NatureTorso(snt.Module):
+  """Conv 32 8x8/4, relu, conv 64 4x4/2, relu, conv 64 3x3/1, relu, flatten, FC 512, relu.
+
+  Not in the IMPALA paper: the Nature DQN network (Mnih et al. 2015) that TorchBeast's Atari agent
+  uses, for comparing Atari learning speed with a larger torso than the paper's shallow one.
+  """
+
+  def __init__(self, name='nature_torso'):
+    super().__init__(name=name)
+    self._convs = [snt.Conv2D(channels, kernel, stride=stride, padding='VALID', name=f'conv_{i + 1}')
+                   for i, (channels, kernel, stride) in enumerate(((32, 8, 4), (64, 4, 2), (64, 3, 1)))]
+    self._fc = snt.Linear(512, name='fc')
+
+  def __call__(self, frames):
+    return self.activations(frames)['fc']
+
+  def activations(self, frames):
+    """Every layer's output after its ReLU, by layer name; 'fc' is the torso's output."""
+    outputs, x = {}, frames
+    for conv in self._convs:
+      x = outputs[conv.name] = tf.nn.relu(conv(x))
+    outputs['fc'] = tf.nn.relu(self._fc(snt.flatten(x)))
+    return outputs
 
 
 class ResidualBlock(snt.Module):

@@ -52,11 +52,12 @@ CONFIGS = [
     pytest.param('deep', DMLAB, True, True, id='dmlab-deep-lstm-instruction'),
     pytest.param('shallow', ATARI, False, False, id='atari-shallow-feedforward'),
     pytest.param('shallow', ATARI, True, False, id='atari-shallow-lstm'),
+    pytest.param('nature', ATARI, False, False, id='atari-nature-feedforward'),
 ]
 
 
 def test_networks_constant():
-  assert networks.NETWORKS == ('shallow', 'deep')
+  assert networks.NETWORKS == ('shallow', 'deep', 'nature')
   with pytest.raises(ValueError):
     networks.build_agent(network='medium', num_actions=3, use_lstm=False, use_instruction=False)
 
@@ -99,6 +100,8 @@ def test_shapes_and_dtypes(network, spec, use_lstm, use_instruction):
     ('shallow', DMLAB, True, True, 1_230_426),
     # Atari feed-forward: convs 4,112 + 8,224, FC 2592*256+256, heads on 256+1+6 inputs.
     ('shallow', ATARI, False, False, 677_992),
+    # Nature DQN: convs 8,224 + 32,832 + 36,928, FC 3136*512+512, heads on 512+1+6 inputs.
+    ('nature', ATARI, False, False, 1_687_768),
 ])
 def test_parameter_counts(network, spec, use_lstm, use_instruction, expected):
   agent = make_agent(network, spec, use_lstm, use_instruction)
@@ -251,10 +254,12 @@ def test_gradients_reach_every_variable():
     assert tf.reduce_sum(tf.abs(tf.convert_to_tensor(grad))) > 0, variable.name
 
 
-def test_shallow_torso_activations_end_in_its_output():
-  torso = torsos.ShallowTorso()
+@pytest.mark.parametrize('torso,widths', [(torsos.ShallowTorso, [16, 32, 256]),
+                                          (torsos.NatureTorso, [32, 64, 64, 512])])
+def test_torso_activations_end_in_its_output(torso, widths):
+  torso = torso()
   frames = tf.random.uniform([3, 84, 84, 4])
   activations = torso.activations(frames)
-  assert [a.shape[-1] for a in activations.values()] == [16, 32, 256]
+  assert [a.shape[-1] for a in activations.values()] == widths
   np.testing.assert_allclose(activations['fc'], torso(frames))
   assert all(float(tf.reduce_min(a)) >= 0 for a in activations.values())  # After the ReLUs.
