@@ -19,8 +19,8 @@ $(INSTALLED): requirements.txt
 # IMPALA on Atari Pong with the paper's Atari hyperparameters (experiment.py's defaults for atari/*),
 # with the actor settings that ran fastest on a 2-core machine (benchmarks/throughput.py).
 train: $(INSTALLED)
-	$(BIN)/python experiment.py --level_name=atari/pong --num_actors=16 --actor_threads=2 \
-	    --envs_per_process=4 --logdir=$(or $(LOGDIR),/tmp/agent/pong)
+	$(BIN)/python experiment.py --level_name=atari/pong --num_actors=64 --actor_threads=8 \
+	    --envs_per_process=8 --logdir=$(or $(LOGDIR),/tmp/agent/pong)
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -n 2 tests

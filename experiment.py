@@ -104,6 +104,8 @@ flags.DEFINE_float('epsilon', .1, 'RMSProp epsilon.')
 # What the port adds.
 flags.DEFINE_enum('network', 'deep', networks.NETWORKS, 'Torso: the 15-layer ResNet, the shallow CNN (both the paper\'s) or the Nature DQN CNN.')
 flags.DEFINE_bool('use_lstm', True, 'LSTM core; without it the agent is feed-forward.')
+flags.DEFINE_bool('he_init', False, "Torso weights start with variance 2/fan_in (He et al.) instead of "
+                  "Sonnet's default, the original's (0.77/fan_in).")
 flags.DEFINE_float('gradient_clip_norm', 0., 'Global gradient norm clipping; 0: none (the original).')
 flags.DEFINE_enum('correction', 'vtrace', vtrace.CORRECTIONS,
                   "Off-policy correction (the paper's Table 2).")
@@ -168,6 +170,7 @@ class Config:
   epsilon: float
   network: str
   use_lstm: bool
+  he_init: bool
   gradient_clip_norm: float
   correction: str
   checkpoint_secs: int
@@ -205,10 +208,10 @@ def config_from_flags():
       'logdir', 'mode', 'level_name', 'test_num_episodes', 'total_environment_frames', 'num_actors',
       'batch_size', 'unroll_length', 'seed', 'entropy_cost', 'baseline_cost', 'discounting',
       'reward_clipping', 'learning_rate', 'decay', 'momentum', 'epsilon', 'network', 'use_lstm',
-      'gradient_clip_norm', 'correction', 'checkpoint_secs', 'summary_secs', 'actor_threads',
-      'inference_timeout_ms', 'envs_per_process', 'agent', 'a2c_sync', 'dynamic_batching',
-      'target_update_frames', 'exploration_anneal_frames', 'job_name', 'task', 'learner_address',
-      'actor_address', 'num_actor_tasks', 'learner_timeout_secs', 'local_cluster')}
+      'he_init', 'gradient_clip_norm', 'correction', 'checkpoint_secs', 'summary_secs',
+      'actor_threads', 'inference_timeout_ms', 'envs_per_process', 'agent', 'a2c_sync',
+      'dynamic_batching', 'target_update_frames', 'exploration_anneal_frames', 'job_name', 'task',
+      'learner_address', 'actor_address', 'num_actor_tasks', 'learner_timeout_secs', 'local_cluster')}
   if is_atari(values['level_name']):
     preset = ATARI_HYPERPARAMETERS if values['agent'] == 'impala' else A3C_ATARI_HYPERPARAMETERS
     defaults = {k: v for k, v in preset.items() if FLAGS[k].using_default_value}
@@ -336,7 +339,7 @@ def test_levels(config):
 def build_agent(config, env_spec):
   tf.random.set_seed(config.seed)
   agent = networks.build_agent(config.network, env_spec.num_actions, config.use_lstm,
-                               use_instruction=env_spec.has_instruction)
+                               use_instruction=env_spec.has_instruction, he_init=config.he_init)
   networks.initialize(agent, env_spec.frame_shape)
   return agent
 

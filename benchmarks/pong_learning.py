@@ -1,6 +1,6 @@
 """Learning on Atari Pong: runs `experiment.py` (the paper's Atari settings) for a frame budget.
 
-    .venv/bin/python benchmarks/pong_learning.py --frames=12000000 --num_actors=16
+    .venv/bin/python benchmarks/pong_learning.py --frames=12000000 --num_actors=64
     .venv/bin/python benchmarks/pong_learning.py --agent=a3c --name=pong_learning_a3c ...
 
 The run trains with the schedule of a full run (the learning rate anneals over the paper's 200M
@@ -33,9 +33,11 @@ RESULTS = os.path.join(REPO, 'benchmarks', 'results')
 
 flags.DEFINE_enum('agent', 'impala', ['impala', 'a3c', 'a2c'], 'The agent (experiment.py --agent).')
 flags.DEFINE_integer('frames', 12_000_000, 'Frames to train for.')
-flags.DEFINE_integer('num_actors', 16, 'Actors (environments).')
-flags.DEFINE_integer('actor_threads', 2, 'Threads driving the actors (IMPALA).')
-flags.DEFINE_integer('envs_per_process', 4, 'Environments each environment process hosts (IMPALA, A2C '
+# The fastest layout on a 2-core machine (benchmarks/throughput.py); runs before 2026-11-21 used 16
+# actors, 2 threads and 4 environments a process.
+flags.DEFINE_integer('num_actors', 64, 'Actors (environments).')
+flags.DEFINE_integer('actor_threads', 8, 'Threads driving the actors (IMPALA).')
+flags.DEFINE_integer('envs_per_process', 8, 'Environments each environment process hosts (IMPALA, A2C '
                      'with --extra=--a2c_sync=step).')
 flags.DEFINE_string('logdir', '/tmp/agent/pong_learning', 'Where the run writes; emptied first.')
 flags.DEFINE_bool('plot_only', False, 'Only draw the curve from an existing logdir.')
@@ -130,14 +132,15 @@ def plot(wall_seconds=None):
           f'into training')
   else:
     print(f'mean return never reached {FLAGS.target:g}')
-  if not any(e.startswith(('--network', '--use_lstm')) for e in FLAGS.extra):  # The shallow agent.
-    silent = silent_units(FLAGS.logdir)
+  network = next((e.split('=', 1)[1] for e in FLAGS.extra if e.startswith('--network=')), 'shallow')
+  if network in ('shallow', 'nature') and '--use_lstm' not in FLAGS.extra:
+    silent = silent_units(FLAGS.logdir, network)
     print('ReLU units that never fire on 600 frames of random play: ' +
           ', '.join(f'{name} {dead}/{units}' for name, (dead, units) in silent.items()))
 
 
-def silent_units(logdir, steps=600):
-  """Per layer of the final checkpoint's shallow torso: (units that never fire, units) on `steps`
+def silent_units(logdir, network, steps=600):
+  """Per layer of the final checkpoint's feed-forward torso (shallow or nature): (units that never fire, units) on `steps`
   frames of random play. Units that never fire get no gradient: they are lost to learning."""
   sys.path.insert(0, REPO)
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -150,7 +153,7 @@ def silent_units(logdir, steps=600):
   frames = np.stack([env.step(int(rng.integers(env.spec.num_actions))).observation['frame']
                      for _ in range(steps)])
   env.close()
-  agent = networks.build_agent('shallow', env.spec.num_actions, use_lstm=False, use_instruction=False)
+  agent = networks.build_agent(network, env.spec.num_actions, use_lstm=False, use_instruction=False)
   networks.initialize(agent, env.spec.frame_shape)
   tf.train.Checkpoint(agent=agent).restore(tf.train.latest_checkpoint(logdir)).expect_partial()
   activations = agent.torso.activations(tf.cast(frames, tf.float32) / 255.)
@@ -191,7 +194,7 @@ def compare():
               if highest > FLAGS.target - 10 else highest + 0.5)
   ax.set_xlabel('environment frames (millions)')
   ax.set_ylabel('mean return of the last 100 episodes')
-  ax.set_title('Atari Pong, shallow network, 16 actors, 2-core CPU', fontsize=10)
+  ax.set_title('Atari Pong, 2-core CPU', fontsize=10)
   ax.grid(alpha=0.3)
   ax.legend(loc='upper left', fontsize=9)
   fig.tight_layout()

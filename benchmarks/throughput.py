@@ -4,22 +4,26 @@
 
 experiment.py's flags (--actor_threads, --inference_timeout_ms, ...) apply to both configurations.
 
-For each configuration it first measures the parts on their own, in CPU seconds per agent step
-(process time, so a part's own threads count): stepping the environment in this process, batched
-inference at one row per actor, and the learner's training step. The ideal rate is what the pipeline
+For each configuration it measures the parts on their own, in CPU seconds per agent step (process
+time, so a part's own threads count): stepping the environment in this process, batched inference at
+one row per actor, and the learner's training step; once before training and once after, and uses the
+mean (a virtual machine's speed drifts; "drift" reports by how much). The ideal rate is what the pipeline
 would reach if those parts overlapped perfectly on the machine's cores:
     ideal agent steps/s = cores / (env + inference + learner CPU seconds per agent step).
 It also steps the run's environment processes alone (its --envs_per_process layout, random actions,
 all cores, nothing else running): the most frames/s the environments can deliver through their
 processes. Then it trains with experiment.train for `--seconds` after its first step (which traces
 the graph) and reports frames/s, learner steps/s, how long the learner waited for data and the
-actors for inference, and the share of the ideal reached. On a virtual machine, "steal" is the share
+actors for inference, the share of the ideal reached, and "idle", the share of CPU time nothing used
+(cores the pipeline left waiting). On a virtual machine, "steal" is the share
 of CPU time the hypervisor gave to other guests during the training run: rates measured while it is
 high are not comparable.
 
-Configurations (their values override the same flags given on the command line):
+Configurations (flags given on the command line override their values):
   pong:  Atari Pong, shallow feed-forward network, the paper's Atari settings (unroll 20, batch 32);
-         4 environments per process and 2 actor threads, the fastest layout on a 2-core machine.
+         64 actors, 8 environments per process, 8 actor threads: the fastest layout measured on a
+         2-core machine. Fewer actors in flight leave the cores idle while every actor thread waits
+         (16 actors, 4 per process, 2 threads: a quarter of the CPU time idle, ~20% fewer frames/s).
   dmlab: the DMLab-shaped synthetic level, deep network with LSTM and instruction, unroll 100, batch 32.
 """
 import os
@@ -43,19 +47,21 @@ import experiment
 
 flags.DEFINE_integer('seconds', 60, 'Seconds of training per configuration.')
 flags.DEFINE_list('configs', ['pong', 'dmlab'], 'Configurations to run.')
-flags.DEFINE_integer('pong_actors', 16, 'Actors for the Pong configuration.')
+flags.DEFINE_integer('pong_actors', 64, 'Actors for the Pong configuration.')
 flags.DEFINE_integer('dmlab_actors', 16, 'Actors for the DMLab-shaped configuration.')
 FLAGS = flags.FLAGS
 
 CONFIGS = {
-    'pong': dict(level_name='atari/pong', envs_per_process=4, actor_threads=2),
+    'pong': dict(level_name='atari/pong', envs_per_process=8, actor_threads=8),
     'dmlab': dict(level_name='synthetic/dmlab', network='deep', use_lstm=True, unroll_length=100,
                   batch_size=32),
 }
 
 
 def make_config(name, logdir):
-  overrides = dict(CONFIGS[name], logdir=logdir,
+  # The configuration's values, but for the flags given on the command line.
+  overrides = {k: v for k, v in CONFIGS[name].items() if FLAGS[k].using_default_value}
+  overrides = dict(overrides, logdir=logdir,
                    num_actors=FLAGS.pong_actors if name == 'pong' else FLAGS.dmlab_actors,
                    total_environment_frames=int(1e12), summary_secs=10 ** 6)
   with flagsaver.flagsaver(**overrides):
@@ -128,31 +134,40 @@ def main(argv):
   for name in FLAGS.configs:
     with tempfile.TemporaryDirectory() as logdir:
       config = make_config(name, logdir)
-      env_cost, inference_cost, learner_cost, repeats = measure_parts(config)
-      ideal_steps = cores / (env_cost + inference_cost + learner_cost)
+      before = measure_parts(config)
       envs_alone = environments_alone_fps(config)
       stats = training_run.train_for(config, FLAGS.seconds)
+      # The parts again after training, and their mean: a virtual machine's speed drifts by up to a
+      # third within minutes, and the share of ideal should not depend on when the parts were timed.
+      after = measure_parts(config)
+    env_cost, inference_cost, learner_cost = ((b + a) / 2 for b, a in zip(before[:3], after[:3]))
+    repeats = before[3]
+    ideal_steps = cores / (env_cost + inference_cost + learner_cost)
+    drift = sum(after[:3]) / sum(before[:3]) - 1
     seconds, frames, steps = training_run.timed_rates(stats, name, FLAGS.seconds)
     rows.append((name, config, env_cost, inference_cost, learner_cost, ideal_steps * repeats,
-                 envs_alone, frames, steps, stats, seconds))
+                 envs_alone, frames, steps, stats, seconds, drift))
 
   print(f'\nThroughput on {cores} cores, {FLAGS.seconds} s of training per configuration.')
   print('CPU microseconds per agent step, each part measured alone:')
   print(f'{"config":<8}{"actors":>7}{"env":>9}{"inference":>11}{"learner":>9}{"ideal fps":>11}'
         f'{"envs alone":>12}{"frames/s":>10}{"of ideal":>10}{"steps/s":>9}{"learner wait":>14}{"actor wait":>12}'
-        f'{"batch":>7}{"steal":>7}')
+        f'{"batch":>7}{"idle":>6}{"steal":>7}{"drift":>7}')
   for (name, config, env_cost, inference_cost, learner_cost, ideal, envs_alone, frames, steps, stats,
-       seconds) in rows:
+       seconds, drift) in rows:
     actor_wait = stats['inference_wait_seconds'] / (stats['actor_threads'] * stats['actor_seconds'])
     print(f'{name:<8}{config.num_actors:>7}{env_cost * 1e6:>9.0f}{inference_cost * 1e6:>11.0f}'
           f'{learner_cost * 1e6:>9.0f}{ideal:>11.0f}{envs_alone:>12.0f}{frames:>10.0f}{frames / ideal:>10.0%}'
           f'{steps:>9.2f}{stats["learner_wait_seconds"] / seconds:>14.0%}'
           f'{actor_wait:>12.0%}'
-          f'{stats["inference_mean_batch"]:>7.1f}{stats["steal"]:>7.0%}')
+          f'{stats["inference_mean_batch"]:>7.1f}{stats["idle"]:>6.0%}{stats["steal"]:>7.0%}'
+          f'{drift:>+7.0%}')
   print('envs alone: frames/s of the environment processes alone, in the run\'s layout; '
         'learner wait: share of the time the learner waited for a batch; actor wait: share of each '
         'actor thread\'s time spent waiting for batched inference; batch: rows per inference call; '
-        'steal: CPU time the hypervisor took for other machines.')
+        'idle: CPU time no part of the pipeline used; steal: CPU time the hypervisor took for other '
+        'machines; drift: change of the parts\' cost from before training to after (the ideal uses '
+        'their mean; large drifts make the share of ideal unreliable).')
 
 
 if __name__ == '__main__':

@@ -7,19 +7,20 @@ import experiment
 
 
 def cpu_times():
-  """(steal, total) clock ticks of all CPUs since boot, from /proc/stat; zeros where it is missing."""
+  """(steal, idle, total) clock ticks of all CPUs since boot, from /proc/stat; zeros where it is
+  missing. Idle counts I/O wait too: either way no core had work."""
   try:
     with open('/proc/stat') as f:
       ticks = [int(x) for x in f.readline().split()[1:]]
   except OSError:
-    return 0, 0
-  return (ticks[7] if len(ticks) > 7 else 0), sum(ticks[:8])
+    return 0, 0, 0
+  return (ticks[7] if len(ticks) > 7 else 0), ticks[3] + ticks[4], sum(ticks[:8])
 
 
 def train_for(config, seconds):
   """Trains for `seconds` after the first update (which traces the graphs), then stops as Ctrl-C
   would; returns experiment.train's stats, with 'steal', the share of CPU time the hypervisor gave
-  other machines meanwhile."""
+  other machines meanwhile, and 'idle', the share no core had work (the pipeline left it unused)."""
   stats = {}
   done = threading.Event()
 
@@ -31,15 +32,16 @@ def train_for(config, seconds):
       os.kill(os.getpid(), signal.SIGINT)
 
   timer = threading.Thread(target=stop_in_time, daemon=True)
-  steal_start, total_start = cpu_times()
+  start = cpu_times()
   timer.start()
   try:
     experiment.train(config, stats=stats)
   finally:
     done.set()
     timer.join()
-  steal_end, total_end = cpu_times()
-  stats['steal'] = (steal_end - steal_start) / max(1, total_end - total_start)
+  steal, idle, total = (end - start for end, start in zip(cpu_times(), start))
+  stats['steal'] = steal / max(1, total)
+  stats['idle'] = idle / max(1, total)
   return stats
 
 

@@ -18,11 +18,14 @@ NETWORKS = ('shallow', 'deep', 'nature')
 _TORSOS = {'shallow': torsos.ShallowTorso, 'deep': torsos.DeepTorso, 'nature': torsos.NatureTorso}
 
 
-def build_agent(network, num_actions, use_lstm, use_instruction):
-  """Returns an `Agent` (a snt.Module) whose variables are created on its first call."""
+def build_agent(network, num_actions, use_lstm, use_instruction, he_init=False):
+  """Returns an `Agent` (a snt.Module) whose variables are created on its first call.
+
+  he_init: the torso's weights start with variance 2/fan_in instead of Sonnet's 0.77/fan_in (torsos.py).
+  """
   if network not in _TORSOS:
     raise ValueError(f'network must be one of {NETWORKS}, got {network!r}')
-  return Agent(_TORSOS[network](), num_actions, use_lstm, use_instruction)
+  return Agent(_TORSOS[network](he_init=he_init), num_actions, use_lstm, use_instruction)
 
 
 def initialize(agent, frame_shape):

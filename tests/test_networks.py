@@ -263,3 +263,21 @@ def test_torso_activations_end_in_its_output(torso, widths):
   assert [a.shape[-1] for a in activations.values()] == widths
   np.testing.assert_allclose(activations['fc'], torso(frames))
   assert all(float(tf.reduce_min(a)) >= 0 for a in activations.values())  # After the ReLUs.
+
+
+@pytest.mark.parametrize('network', networks.NETWORKS)
+def test_he_init_gives_torso_weights_variance_2_over_fan_in(network):
+  def torso_weight_variances(he_init):
+    tf.random.set_seed(0)
+    agent = networks.build_agent(network, num_actions=6, use_lstm=False, use_instruction=False,
+                                 he_init=he_init)
+    networks.initialize(agent, ATARI['frame_shape'])
+    return {v.name: float(tf.math.reduce_variance(v)) * np.prod(v.shape[:-1])  # x fan_in
+            for v in agent.torso.trainable_variables if v.name.endswith('w:0')}
+  default, he = torso_weight_variances(False), torso_weight_variances(True)
+  assert default.keys() == he.keys() and default
+  for name in default:
+    # Sonnet's default: a normal of stddev 1/sqrt(fan_in) truncated at two, variance 0.774/fan_in.
+    # He's: variance 2/fan_in (the truncation is corrected for).
+    assert abs(default[name] - 0.774) < 0.15, name
+    assert abs(he[name] - 2.) < 0.35, name
