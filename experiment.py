@@ -102,7 +102,8 @@ flags.DEFINE_float('decay', .99, 'RMSProp optimizer decay.')
 flags.DEFINE_float('momentum', 0., 'RMSProp momentum.')
 flags.DEFINE_float('epsilon', .1, 'RMSProp epsilon.')
 # What the port adds.
-flags.DEFINE_enum('network', 'deep', networks.NETWORKS, 'Torso: the 15-layer ResNet, the shallow CNN (both the paper\'s) or the Nature DQN CNN.')
+flags.DEFINE_enum('network', 'deep', networks.NETWORKS,
+                  "Torso: the 15-layer ResNet or the shallow CNN (the paper's), or the Nature DQN CNN.")
 flags.DEFINE_bool('use_lstm', True, 'LSTM core; without it the agent is feed-forward.')
 flags.DEFINE_bool('he_init', False, "Torso weights start with variance 2/fan_in (He et al.) instead of "
                   "Sonnet's default, the original's (0.77/fan_in).")

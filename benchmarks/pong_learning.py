@@ -133,7 +133,7 @@ def plot(wall_seconds=None):
   else:
     print(f'mean return never reached {FLAGS.target:g}')
   network = next((e.split('=', 1)[1] for e in FLAGS.extra if e.startswith('--network=')), 'shallow')
-  if network in ('shallow', 'nature') and '--use_lstm' not in FLAGS.extra:
+  if network in ('shallow', 'nature') and not any(e.startswith('--use_lstm') for e in FLAGS.extra):
     silent = silent_units(FLAGS.logdir, network)
     print('ReLU units that never fire on 600 frames of random play: ' +
           ', '.join(f'{name} {dead}/{units}' for name, (dead, units) in silent.items()))

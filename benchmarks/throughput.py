@@ -6,18 +6,18 @@ experiment.py's flags (--actor_threads, --inference_timeout_ms, ...) apply to bo
 
 For each configuration it measures the parts on their own, in CPU seconds per agent step (process
 time, so a part's own threads count): stepping the environment in this process, batched inference at
-one row per actor, and the learner's training step; once before training and once after, and uses the
-mean (a virtual machine's speed drifts; "drift" reports by how much). The ideal rate is what the pipeline
-would reach if those parts overlapped perfectly on the machine's cores:
+one row per actor, and the learner's training step; once before training and once after, and uses
+the mean (a virtual machine's speed drifts; "drift" reports by how much). The ideal rate is what the
+pipeline would reach if those parts overlapped perfectly on the machine's cores:
     ideal agent steps/s = cores / (env + inference + learner CPU seconds per agent step).
 It also steps the run's environment processes alone (its --envs_per_process layout, random actions,
 all cores, nothing else running): the most frames/s the environments can deliver through their
 processes. Then it trains with experiment.train for `--seconds` after its first step (which traces
 the graph) and reports frames/s, learner steps/s, how long the learner waited for data and the
 actors for inference, the share of the ideal reached, and "idle", the share of CPU time nothing used
-(cores the pipeline left waiting). On a virtual machine, "steal" is the share
-of CPU time the hypervisor gave to other guests during the training run: rates measured while it is
-high are not comparable.
+(cores the pipeline left waiting). On a virtual machine, "steal" is the share of CPU time the
+hypervisor gave to other guests during the training run: rates measured while it is high are not
+comparable.
 
 Configurations (flags given on the command line override their values):
   pong:  Atari Pong, shallow feed-forward network, the paper's Atari settings (unroll 20, batch 32);

@@ -21,7 +21,8 @@ _TORSOS = {'shallow': torsos.ShallowTorso, 'deep': torsos.DeepTorso, 'nature': t
 def build_agent(network, num_actions, use_lstm, use_instruction, he_init=False):
   """Returns an `Agent` (a snt.Module) whose variables are created on its first call.
 
-  he_init: the torso's weights start with variance 2/fan_in instead of Sonnet's 0.77/fan_in (torsos.py).
+  he_init: the torso's weights start with variance 2/fan_in instead of Sonnet's 0.77/fan_in
+    (torsos.py).
   """
   if network not in _TORSOS:
     raise ValueError(f'network must be one of {NETWORKS}, got {network!r}')
