@@ -101,12 +101,20 @@ flags.DEFINE_float('learning_rate', 0.00048, 'Learning rate.')
 flags.DEFINE_float('decay', .99, 'RMSProp optimizer decay.')
 flags.DEFINE_float('momentum', 0., 'RMSProp momentum.')
 flags.DEFINE_float('epsilon', .1, 'RMSProp epsilon.')
+flags.DEFINE_enum('optimizer', 'rmsprop', ['rmsprop', 'adam'],
+                  "The learner's optimiser: RMSProp as the original (--decay, --momentum, --epsilon) "
+                  'or Adam (--adam_epsilon), as RLlib and SEED RL train V-trace agents.')
+flags.DEFINE_float('adam_epsilon', 1e-8, 'Adam epsilon (--optimizer=adam).')
 # What the port adds.
 flags.DEFINE_enum('network', 'deep', networks.NETWORKS,
                   "Torso: the 15-layer ResNet or the shallow CNN (the paper's), or the Nature DQN CNN.")
 flags.DEFINE_bool('use_lstm', True, 'LSTM core; without it the agent is feed-forward.')
 flags.DEFINE_bool('he_init', False, "Torso weights start with variance 2/fan_in (He et al.) instead of "
                   "Sonnet's default, the original's (0.77/fan_in).")
+flags.DEFINE_bool('center_frames', False, "The torso reads frames scaled to [-0.5, 0.5] instead of "
+                  "the original's [0, 1]: a uniform background then adds little to each filter's "
+                  'response, and first-layer filters do not all die at once (Atari: learns Pong far '
+                  'faster; give it again in test mode, as --network).')
 flags.DEFINE_float('gradient_clip_norm', 0., 'Global gradient norm clipping; 0: none (the original).')
 flags.DEFINE_enum('correction', 'vtrace', vtrace.CORRECTIONS,
                   "Off-policy correction (the paper's Table 2).")
@@ -169,9 +177,12 @@ class Config:
   decay: float
   momentum: float
   epsilon: float
+  optimizer: str
+  adam_epsilon: float
   network: str
   use_lstm: bool
   he_init: bool
+  center_frames: bool
   gradient_clip_norm: float
   correction: str
   checkpoint_secs: int
@@ -208,9 +219,9 @@ def config_from_flags():
   values = {name: FLAGS[name].value for name in (
       'logdir', 'mode', 'level_name', 'test_num_episodes', 'total_environment_frames', 'num_actors',
       'batch_size', 'unroll_length', 'seed', 'entropy_cost', 'baseline_cost', 'discounting',
-      'reward_clipping', 'learning_rate', 'decay', 'momentum', 'epsilon', 'network', 'use_lstm',
-      'he_init', 'gradient_clip_norm', 'correction', 'checkpoint_secs', 'summary_secs',
-      'actor_threads', 'inference_timeout_ms', 'envs_per_process', 'agent', 'a2c_sync',
+      'reward_clipping', 'learning_rate', 'decay', 'momentum', 'epsilon', 'optimizer', 'adam_epsilon',
+      'network', 'use_lstm', 'he_init', 'center_frames', 'gradient_clip_norm', 'correction', 'checkpoint_secs',
+      'summary_secs', 'actor_threads', 'inference_timeout_ms', 'envs_per_process', 'agent', 'a2c_sync',
       'dynamic_batching', 'target_update_frames', 'exploration_anneal_frames', 'job_name', 'task',
       'learner_address', 'actor_address', 'num_actor_tasks', 'learner_timeout_secs', 'local_cluster')}
   if is_atari(values['level_name']):
@@ -223,7 +234,7 @@ def config_from_flags():
   positive = ('test_num_episodes', 'total_environment_frames', 'num_actors', 'batch_size',
               'unroll_length', 'num_action_repeats', 'width', 'height', 'max_episode_frames',
               'checkpoint_secs', 'summary_secs', 'actor_threads', 'envs_per_process', 'learning_rate',
-              'epsilon', 'target_update_frames', 'exploration_anneal_frames')
+              'epsilon', 'adam_epsilon', 'target_update_frames', 'exploration_anneal_frames')
   for name in positive:
     value = values.get(name, FLAGS[name].value)
     if not value > 0:
@@ -340,33 +351,21 @@ def test_levels(config):
 def build_agent(config, env_spec):
   tf.random.set_seed(config.seed)
   agent = networks.build_agent(config.network, env_spec.num_actions, config.use_lstm,
-                               use_instruction=env_spec.has_instruction, he_init=config.he_init)
+                               use_instruction=env_spec.has_instruction, he_init=config.he_init,
+                               center_frames=config.center_frames)
   networks.initialize(agent, env_spec.frame_shape)
   return agent
 
 
 def example_env_output(env_spec):
-  """A StepOutput of NumPy values with the shapes and dtypes environments produce (see `as_arrays`)."""
+  """One environment's StepOutput as an EnvironmentGroup gives it (`environments.process.stack_outputs`)
+  but without the group's leading axis: NumPy values, instructions as UTF-8 bytes."""
   observation = {'frame': np.zeros(env_spec.frame_shape, np.uint8)}
   if env_spec.has_instruction:
     observation['instruction'] = np.array(b'', object)
   return environments.StepOutput(
       reward=np.float32(0), info=environments.StepOutputInfo(np.float32(0), np.int32(0)),
       done=np.bool_(True), observation=observation)
-
-
-def as_arrays(step_output):
-  """An environment's StepOutput as NumPy scalars and arrays, instructions as UTF-8 bytes."""
-  observation = dict(step_output.observation)
-  if 'instruction' in observation:
-    instruction = observation['instruction']
-    observation['instruction'] = np.array(
-        instruction.encode('utf-8') if isinstance(instruction, str) else bytes(instruction), object)
-  return environments.StepOutput(
-      reward=np.float32(step_output.reward),
-      info=environments.StepOutputInfo(np.float32(step_output.info.episode_return),
-                                       np.int32(step_output.info.episode_step)),
-      done=np.bool_(step_output.done), observation=observation)
 
 
 def _spec(value, batch_dims=()):
@@ -419,12 +418,12 @@ class Actor:
     self._processes = processes
     self._inference = inference
     initial = [process.initial() for process in processes]
-    self._bounds = np.cumsum([0] + [len(outputs) for outputs in initial])
+    self._bounds = np.cumsum([0] + [len(output.done) for output in initial])
     group = len(actor_ids)
     if self._bounds[-1] != group:
       raise ValueError(f'{len(actor_ids)} actors but {self._bounds[-1]} environments')
     self._agent_state = tree.map_structure(lambda s: np.stack([s] * group), initial_state)
-    self._env_output = _stack([as_arrays(output) for outputs in initial for output in outputs])
+    self._env_output = _concatenate(initial)
     # The original's first "previous" output: action 0, uniform logits, zero baseline.
     self._agent_output = networks.AgentOutput(
         action=np.zeros(group, np.int32), policy_logits=np.zeros((group, num_actions), np.float32),
@@ -445,7 +444,7 @@ class Actor:
     actions = self._agent_output.action.tolist()
     steps = environments.step_many(self._processes, [
         actions[start:end] for start, end in zip(self._bounds[:-1], self._bounds[1:])])
-    self._env_output = _stack([as_arrays(output) for outputs in steps for output in outputs])
+    self._env_output = _concatenate(steps)
     return self._agent_output, self._env_output
 
   def unroll(self, unroll_length):
@@ -466,6 +465,13 @@ class Actor:
 
 def _stack(nests, axis=0):
   return tree.map_structure(lambda *xs: np.stack(xs, axis=axis), *nests)
+
+
+def _concatenate(outputs):
+  """The processes' stacked StepOutputs ([K_i, ...]) as one [sum K_i, ...]."""
+  if len(outputs) == 1:
+    return outputs[0]
+  return tree.map_structure(lambda *xs: np.concatenate(xs), *outputs)
 
 
 def unroll_example(agent, env_spec, unroll_length):
@@ -507,23 +513,35 @@ def compute_policy_gradient_loss(action_log_probs, advantages):
   return -tf.reduce_sum(action_log_probs * tf.stop_gradient(advantages))
 
 
+def make_optimizer(config, learning_rate, variables):
+  """The learner's optimiser for `variables`, its slots created now so that checkpoints restore into them.
+
+  RMSProp as TF1's RMSPropOptimizer, the original's: epsilon inside the square root and the mean
+  square starting at 1. Adam as Kingma & Ba (Sonnet's), with its step count starting at 0.
+  """
+  zeros = [tf.zeros_like(v) for v in variables]  # A step of zeros moves no weight.
+  if config.optimizer == 'adam':
+    optimizer = snt.optimizers.Adam(learning_rate=learning_rate, epsilon=config.adam_epsilon)
+    optimizer.apply(zeros, variables)
+    optimizer.step.assign(0)
+    return optimizer
+  optimizer = snt.optimizers.RMSProp(learning_rate=learning_rate, decay=config.decay,
+                                     momentum=config.momentum, epsilon=config.epsilon)
+  optimizer.apply(zeros, variables)
+  for ms in optimizer.ms:
+    ms.assign(tf.ones_like(ms))
+  return optimizer
+
+
 class Learner:
-  """The V-trace loss, RMSProp and the frame counter, with a linearly annealed learning rate."""
+  """The V-trace loss, the optimiser and the frame counter, with a linearly annealed learning rate."""
 
   def __init__(self, agent, config):
     self.agent = agent
     self._config = config
     self.num_env_frames = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_env_frames')
     self.learning_rate = tf.Variable(config.learning_rate, dtype=tf.float32, trainable=False)
-    self.optimizer = snt.optimizers.RMSProp(
-        learning_rate=self.learning_rate, decay=config.decay, momentum=config.momentum,
-        epsilon=config.epsilon)
-    # Create the optimiser's slots now (a step of zeros changes nothing), so that checkpoints restore
-    # into them, and start the mean square at 1 as TF1's RMSPropOptimizer, the original's, did.
-    variables = agent.trainable_variables
-    self.optimizer.apply([tf.zeros_like(v) for v in variables], variables)
-    for ms in self.optimizer.ms:
-      ms.assign(tf.ones_like(ms))
+    self.optimizer = make_optimizer(config, self.learning_rate, agent.trainable_variables)
 
   def update_learning_rate(self):
     progress = tf.cast(self.num_env_frames, tf.float32) / float(self._config.total_environment_frames)

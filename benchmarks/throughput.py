@@ -15,7 +15,10 @@ all cores, nothing else running): the most frames/s the environments can deliver
 processes. Then it trains with experiment.train for `--seconds` after its first step (which traces
 the graph) and reports frames/s, learner steps/s, how long the learner waited for data and the
 actors for inference, the share of the ideal reached, and "idle", the share of CPU time nothing used
-(cores the pipeline left waiting). On a virtual machine, "steal" is the share of CPU time the
+(cores the pipeline left waiting). A second table splits the run's CPU time per agent step by where
+it went (environment processes, actor threads, the inference thread, the learner and the rest, idle),
+from /proc, next to the parts' sum: the difference is what the pipeline costs beyond its parts. On a
+virtual machine, "steal" is the share of CPU time the
 hypervisor gave to other guests during the training run: rates measured while it is high are not
 comparable.
 
@@ -151,7 +154,8 @@ def main(argv):
   print(f'\nThroughput on {cores} cores, {FLAGS.seconds} s of training per configuration.')
   print('CPU microseconds per agent step, each part measured alone:')
   print(f'{"config":<8}{"actors":>7}{"env":>9}{"inference":>11}{"learner":>9}{"ideal fps":>11}'
-        f'{"envs alone":>12}{"frames/s":>10}{"of ideal":>10}{"steps/s":>9}{"learner wait":>14}{"actor wait":>12}'
+        f'{"envs alone":>12}{"frames/s":>10}{"of ideal":>10}{"steps/s":>9}{"learner wait":>14}'
+        f'{"actor wait":>12}'
         f'{"batch":>7}{"idle":>6}{"steal":>7}{"drift":>7}')
   for (name, config, env_cost, inference_cost, learner_cost, ideal, envs_alone, frames, steps, stats,
        seconds, drift) in rows:
@@ -162,12 +166,29 @@ def main(argv):
           f'{actor_wait:>12.0%}'
           f'{stats["inference_mean_batch"]:>7.1f}{stats["idle"]:>6.0%}{stats["steal"]:>7.0%}'
           f'{drift:>+7.0%}')
+  print('\nWhere the CPU went during training, microseconds per agent step (from /proc; the parts '
+        'alone, for comparison: env + inference + learner):')
+  roles = ('environments', 'actors', 'inference', 'learner and rest')
+  print(f'{"config":<8}' + ''.join(f'{role:>18}' for role in roles) + f'{"idle":>8}{"all cores":>11}'
+        f'{"parts alone":>13}')
+  for (name, config, env_cost, inference_cost, learner_cost, _, _, frames, _, stats, seconds,
+       _) in rows:
+    agent_steps = frames * seconds / config.env_config.num_action_repeats
+    used = stats.get('cpu_by_role', {})
+    print(f'{name:<8}' + ''.join(f'{used.get(role, 0.) / agent_steps * 1e6:>18.0f}' for role in roles)
+          + f'{stats["idle"] * cores * seconds / agent_steps * 1e6:>8.0f}'
+          f'{cores * seconds / agent_steps * 1e6:>11.0f}'
+          f'{(env_cost + inference_cost + learner_cost) * 1e6:>13.0f}')
   print('envs alone: frames/s of the environment processes alone, in the run\'s layout; '
         'learner wait: share of the time the learner waited for a batch; actor wait: share of each '
         'actor thread\'s time spent waiting for batched inference; batch: rows per inference call; '
         'idle: CPU time no part of the pipeline used; steal: CPU time the hypervisor took for other '
         'machines; drift: change of the parts\' cost from before training to after (the ideal uses '
-        'their mean; large drifts make the share of ideal unreliable).')
+        'their mean; large drifts make the share of ideal unreliable). Second table: environments: '
+        'the environment processes; actors: the actor threads (stepping, stacking unrolls, '
+        'enqueueing); inference: the batching thread; learner and rest: the main thread, '
+        'prefetching and TensorFlow\'s thread pool (the learner\'s ops, part of inference\'s); '
+        'idle: CPU no part used; all cores: the machine\'s CPU time per agent step.')
 
 
 if __name__ == '__main__':

@@ -1,4 +1,5 @@
 """A training run of experiment.py for a fixed time, and the rates it reached: for the benchmarks."""
+import collections
 import os
 import signal
 import threading
@@ -17,31 +18,74 @@ def cpu_times():
   return (ticks[7] if len(ticks) > 7 else 0), ticks[3] + ticks[4], sum(ticks[:8])
 
 
+def _ticks(stat_path):
+  """utime + stime clock ticks from a /proc .../stat file; 0 if it is gone."""
+  try:
+    with open(stat_path) as f:
+      fields = f.read().rsplit(')', 1)[1].split()
+  except OSError:
+    return 0
+  return int(fields[11]) + int(fields[12])
+
+
+def cpu_by_role():
+  """CPU seconds used so far, by role: this process's threads by the names experiment.py gives them
+  ('actors', 'inference': the batching thread; 'learner and rest': the main thread, prefetching, and
+  TensorFlow's own thread pool, which runs the learner's ops and part of inference's), and its child
+  processes ('environments'). Empty without /proc."""
+  task_dir = f'/proc/{os.getpid()}/task'
+  if not os.path.isdir(task_dir):
+    return {}
+  names = {thread.native_id: thread.name for thread in threading.enumerate()}
+  ticks = collections.Counter()
+  children = set()
+  for tid in os.listdir(task_dir):
+    name = names.get(int(tid), '')
+    role = ('actors' if name.startswith('actor_') else
+            'inference' if name == 'dynamic_batching' else 'learner and rest')
+    ticks[role] += _ticks(f'{task_dir}/{tid}/stat')
+    try:
+      with open(f'{task_dir}/{tid}/children') as f:
+        children.update(f.read().split())
+    except OSError:
+      pass
+  ticks['environments'] = sum(_ticks(f'/proc/{child}/stat') for child in children)
+  hz = os.sysconf('SC_CLK_TCK')
+  return {role: count / hz for role, count in ticks.items()}
+
+
 def train_for(config, seconds):
   """Trains for `seconds` after the first update (which traces the graphs), then stops as Ctrl-C
-  would; returns experiment.train's stats, with 'steal', the share of CPU time the hypervisor gave
-  other machines meanwhile, and 'idle', the share no core had work (the pipeline left it unused)."""
+  would; returns experiment.train's stats, with, over those `seconds`: 'steal', the share of CPU time
+  the hypervisor gave other machines, 'idle', the share no core had work (the pipeline left it
+  unused), and 'cpu_by_role', the CPU seconds each part of the pipeline used (`cpu_by_role`)."""
   stats = {}
   done = threading.Event()
+  window = {}
 
   def stop_in_time():
     while 'first_time' not in stats:
       if done.wait(0.1):
         return
+    window['start'] = cpu_times(), cpu_by_role()
     if not done.wait(seconds):
+      window['end'] = cpu_times(), cpu_by_role()
       os.kill(os.getpid(), signal.SIGINT)
 
   timer = threading.Thread(target=stop_in_time, daemon=True)
-  start = cpu_times()
   timer.start()
   try:
     experiment.train(config, stats=stats)
   finally:
     done.set()
     timer.join()
-  steal, idle, total = (end - start for end, start in zip(cpu_times(), start))
-  stats['steal'] = steal / max(1, total)
-  stats['idle'] = idle / max(1, total)
+  if 'start' in window:
+    window.setdefault('end', (cpu_times(), cpu_by_role()))  # The run ended before its time.
+    (start_cpu, start_roles), (end_cpu, end_roles) = window['start'], window['end']
+    steal, idle, total = (end - start for end, start in zip(end_cpu, start_cpu))
+    stats['steal'] = steal / max(1, total)
+    stats['idle'] = idle / max(1, total)
+    stats['cpu_by_role'] = {role: end_roles[role] - start_roles.get(role, 0.) for role in end_roles}
   return stats
 
 

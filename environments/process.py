@@ -37,6 +37,8 @@ import weakref
 import numpy as np
 import tree
 
+from environments import StepOutput, StepOutputInfo
+
 logger = logging.getLogger(__name__)
 
 # Waits before a child that was asked to close is killed.
@@ -302,7 +304,9 @@ class EnvironmentGroup:
   For an `EnvironmentProcess`: `EnvironmentProcess(EnvironmentGroup, factory=f, kwargs_list=[...])`.
   Where an environment step is cheap (Atari), a process per environment spends more on waking
   processes, passing messages and refilling caches than on the environments; a group pays that once
-  per step of all its environments. `initial()` and `step(actions)` take and return lists.
+  per step of all its environments. `initial()` and `step(actions)` return the environments' outputs
+  as one StepOutput of arrays [K, ...] (`stack_outputs`): one message, and one shared array of frames,
+  for the whole group, where a list of K outputs cost each side ~50 µs a step per environment.
   """
 
   def __init__(self, factory, kwargs_list):
@@ -321,20 +325,38 @@ class EnvironmentGroup:
     return len(self._environments)
 
   def initial(self):
-    return [environment.initial() for environment in self._environments]
+    return stack_outputs([environment.initial() for environment in self._environments])
 
   def step(self, actions):
     if len(actions) != len(self._environments):
       raise ValueError(f'{len(actions)} actions for {len(self._environments)} environments')
-    return [environment.step(action) for environment, action in zip(self._environments, actions)]
+    return stack_outputs([environment.step(action)
+                          for environment, action in zip(self._environments, actions)])
 
   def close(self):
     for environment in self._environments:
       environment.close()
 
 
+def stack_outputs(outputs):
+  """K environments' StepOutputs as one of arrays [K, ...]: reward float32, info float32 and int32,
+  done bool, each observation stacked; text observations (instructions) become UTF-8 bytes objects."""
+  def stack(values):
+    if isinstance(values[0], (str, bytes)):
+      return np.array([v.encode('utf-8') if isinstance(v, str) else v for v in values], object)
+    return np.stack(values)
+
+  return StepOutput(
+      reward=np.array([output.reward for output in outputs], np.float32),
+      info=StepOutputInfo(np.array([output.info.episode_return for output in outputs], np.float32),
+                          np.array([output.info.episode_step for output in outputs], np.int32)),
+      done=np.array([output.done for output in outputs], np.bool_),
+      observation={key: stack([output.observation[key] for output in outputs])
+                   for key in outputs[0].observation})
+
+
 def step_many(processes, actions):
-  """Steps every process with its action, all at once; returns their StepOutputs in order."""
+  """Steps every process with its action, all at once; returns their answers in order."""
   processes = list(processes)
   actions = list(actions)
   if len(processes) != len(actions):

@@ -18,15 +18,17 @@ NETWORKS = ('shallow', 'deep', 'nature')
 _TORSOS = {'shallow': torsos.ShallowTorso, 'deep': torsos.DeepTorso, 'nature': torsos.NatureTorso}
 
 
-def build_agent(network, num_actions, use_lstm, use_instruction, he_init=False):
+def build_agent(network, num_actions, use_lstm, use_instruction, he_init=False, center_frames=False):
   """Returns an `Agent` (a snt.Module) whose variables are created on its first call.
 
   he_init: the torso's weights start with variance 2/fan_in instead of Sonnet's 0.77/fan_in
     (torsos.py).
+  center_frames: the torso reads frames scaled to [-0.5, 0.5] instead of the original's [0, 1].
   """
   if network not in _TORSOS:
     raise ValueError(f'network must be one of {NETWORKS}, got {network!r}')
-  return Agent(_TORSOS[network](he_init=he_init), num_actions, use_lstm, use_instruction)
+  return Agent(_TORSOS[network](he_init=he_init), num_actions, use_lstm, use_instruction,
+               center_frames=center_frames)
 
 
 def initialize(agent, frame_shape):

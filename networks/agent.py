@@ -23,9 +23,11 @@ class Agent(snt.Module):
   once) before asking for `trainable_variables` or building an optimiser on them.
   """
 
-  def __init__(self, torso, num_actions, use_lstm, use_instruction, name='agent'):
+  def __init__(self, torso, num_actions, use_lstm, use_instruction, center_frames=False,
+               name='agent'):
     super().__init__(name=name)
     self._num_actions = num_actions
+    self._frame_offset = .5 if center_frames else 0.
     self._use_instruction = use_instruction
     self._torso = torso
     self._instruction_encoder = (
@@ -74,15 +76,18 @@ class Agent(snt.Module):
 
   def _core_input(self, last_action, reward, observation):
     """Torso features ++ clipped reward ++ one-hot last action (++ instruction encoding)."""
-    frame = tf.cast(observation['frame'], tf.float32) / 255.
     parts = [
-        self._torso(frame),
+        self._torso(self.torso_input(observation['frame'])),
         tf.clip_by_value(tf.cast(reward, tf.float32), -1., 1.)[:, None],
         tf.one_hot(last_action, self._num_actions),
     ]
     if self._instruction_encoder is not None:
       parts.append(self._instruction_encoder(observation['instruction']))
     return tf.concat(parts, axis=1)
+
+  def torso_input(self, frame):
+    """uint8 frames as the torso reads them: in [0, 1] as the original, or [-0.5, 0.5] (centred)."""
+    return tf.cast(frame, tf.float32) / 255. - self._frame_offset
 
   def _core_step(self, core_input, done, state):
     if self._core is None:

@@ -235,20 +235,56 @@ def test_frames_from_a_process_are_the_environments_and_stay_as_they_were():
 
 
 def test_a_process_hosts_a_group_of_environments_stepped_together():
-  kwargs_list = [dict(frame_size=2), dict(frame_size=3)]
+  kwargs_list = [dict(frame_size=3), dict(frame_size=3)]
   with environments.EnvironmentProcess(environments.EnvironmentGroup, factory=counting_environment,
                                        kwargs_list=kwargs_list) as process:
-    assert process.spec.frame_shape == (2, 2, 1)  # The first environment's.
-    first = process.initial()
-    assert [output.observation['frame'].shape for output in first] == [(2, 2, 1), (3, 3, 1)]
-    assert all(output.done for output in first)
+    assert process.spec.frame_shape == (3, 3, 1)
+    first = process.initial()  # One StepOutput for the group, its values [2, ...].
+    assert first.observation['frame'].shape == (2, 3, 3, 1)
+    assert first.done.tolist() == [True, True]
     outputs = process.step([0, 1])
-    assert [output.reward for output in outputs] == [1., 1.]
-    assert len({output.observation['pid'] for output in outputs}) == 1  # One process.
+    assert outputs.reward.tolist() == [1., 1.]
+    assert len(set(outputs.observation['pid'].tolist())) == 1  # One process.
     with pytest.raises(ValueError, match='1 actions for 2 environments'):
       process.step([0])
     # A lost process comes back with every environment of the group at its start.
     os.kill(process.pid, signal.SIGKILL)
     restarted = process.step([0, 0])
-    assert [(output.done, tuple(output.info)) for output in restarted] == [(True, (0, 0))] * 2
+    assert restarted.done.tolist() == [True, True]
+    assert restarted.info.episode_step.tolist() == [0, 0]
     assert process.restarts == 1
+
+
+def test_a_group_in_a_process_stacks_what_its_environments_give_in_order():
+  config = environments.EnvConfig()
+  kwargs_list = [dict(level_name='synthetic/dmlab', seed=seed, config=config) for seed in (1, 2, 3)]
+  locals_ = [environments.create_environment(**kwargs) for kwargs in kwargs_list]
+  with environments.EnvironmentProcess(environments.EnvironmentGroup,
+                                       factory=environments.create_environment,
+                                       kwargs_list=kwargs_list) as process:
+    pairs = [(process.initial(), [e.initial() for e in locals_])]
+    for actions in np.random.RandomState(0).randint(9, size=(105, 3)).tolist():  # Episodes: 100.
+      pairs.append((process.step(actions), [e.step(a) for e, a in zip(locals_, actions)]))
+  assert any(output.done.any() for output, _ in pairs[1:])  # Episodes ended on the way.
+  for stacked, here in pairs:
+    assert (stacked.reward.dtype, stacked.info.episode_return.dtype, stacked.info.episode_step.dtype,
+            stacked.done.dtype) == (np.float32, np.float32, np.int32, np.bool_)
+    assert stacked.reward.tolist() == [h.reward for h in here]
+    assert stacked.done.tolist() == [h.done for h in here]
+    assert stacked.info.episode_return.tolist() == [h.info.episode_return for h in here]
+    assert stacked.info.episode_step.tolist() == [h.info.episode_step for h in here]
+    np.testing.assert_array_equal(stacked.observation['frame'],
+                                  np.stack([h.observation['frame'] for h in here]))
+    assert stacked.observation['instruction'].tolist() == [
+        h.observation['instruction'].encode('utf-8') for h in here]
+
+
+def test_stack_outputs_turns_instructions_into_utf8_bytes():
+  def output(instruction, reward):
+    return environments.StepOutput(np.float32(reward), environments.StepOutputInfo(1.5, 8), False,
+                                   {'frame': np.zeros((2, 2, 3), np.uint8), 'instruction': instruction})
+  stacked = process_lib.stack_outputs([output('go left', 1.), output('café', -1.)])
+  assert stacked.observation['instruction'].dtype == object
+  assert stacked.observation['instruction'].tolist() == [b'go left', 'café'.encode('utf-8')]
+  assert stacked.observation['frame'].shape == (2, 2, 2, 3)
+  assert stacked.reward.tolist() == [1., -1.]

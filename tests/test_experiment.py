@@ -10,6 +10,7 @@ import threading
 from absl.testing import flagsaver
 import numpy as np
 import pytest
+import sonnet as snt
 import tensorflow as tf
 import tree
 
@@ -166,9 +167,17 @@ def test_learner_unroll_recomputes_the_behaviour_policy_of_the_actors_unrolls(tm
     assert not np.allclose(outputs.policy_logits[1:], agent_outputs.policy_logits[1:], atol=1e-3)
 
 
-def test_checkpoint_restores_weights_optimiser_state_and_frames(tmp_path):
+def optimiser_state(optimizer):
+  """Every slot variable of an optimiser, and Adam's step count."""
+  if isinstance(optimizer, snt.optimizers.Adam):
+    return [*optimizer.m, *optimizer.v, optimizer.step]
+  return list(optimizer.ms)
+
+
+@pytest.mark.parametrize('optimizer', ['rmsprop', 'adam'])
+def test_checkpoint_restores_weights_optimiser_state_and_frames(tmp_path, optimizer):
   config = make_config(tmp_path, level_name='synthetic/dmlab', network='shallow', unroll_length=5,
-                       batch_size=3, total_environment_frames=10_000)
+                       batch_size=3, total_environment_frames=10_000, optimizer=optimizer)
   spec = environments.environment_spec('synthetic/dmlab')
   agent = experiment.build_agent(config, spec)
   learner = experiment.Learner(agent, config)
@@ -182,9 +191,11 @@ def test_checkpoint_restores_weights_optimiser_state_and_frames(tmp_path):
   restored = experiment.Learner(restored_agent, config)
   experiment.make_checkpoint(restored_agent, restored).restore(path).assert_consumed()
   assert int(restored.num_env_frames.numpy()) == 2 * config.frames_per_step
-  for saved, loaded in zip([*agent.trainable_variables, *learner.optimizer.ms],
-                           [*restored_agent.trainable_variables, *restored.optimizer.ms]):
-    np.testing.assert_array_equal(saved.numpy(), loaded.numpy())
+  saved = [*agent.trainable_variables, *optimiser_state(learner.optimizer)]
+  loaded = [*restored_agent.trainable_variables, *optimiser_state(restored.optimizer)]
+  assert len(saved) == len(loaded) > len(agent.trainable_variables)
+  for before, after in zip(saved, loaded):
+    np.testing.assert_array_equal(before.numpy(), after.numpy())
   # The annealed learning rate follows the restored counter.
   restored.update_learning_rate()
   expected = config.learning_rate * (1 - 2 * config.frames_per_step / config.total_environment_frames)
@@ -199,6 +210,33 @@ def test_optimiser_mean_square_starts_at_one_as_tf1_rmsprop(tmp_path):
   assert all(np.all(ms.numpy() == 1) for ms in learner.optimizer.ms)
   weights = [v.numpy() for v in agent.trainable_variables]
   assert all(np.array_equal(w, v.numpy()) for w, v in zip(weights, agent.trainable_variables))
+
+
+def test_center_frames_flag_reaches_the_agent(tmp_path):
+  spec = environments.environment_spec('synthetic/dmlab')
+  for center_frames, expected in ((False, 1.), (True, .5)):
+    config = make_config(tmp_path, level_name='synthetic/dmlab', network='shallow',
+                         center_frames=center_frames)
+    agent = experiment.build_agent(config, spec)
+    assert float(agent.torso_input(tf.constant(255, tf.uint8))) == expected
+
+
+def test_adams_first_update_moves_every_weight_by_the_learning_rate(tmp_path):
+  # Bias-corrected Adam's first step is lr * g / (|g| + eps): a full lr for every weight with a
+  # gradient. Had creating the slots counted as a step, the first update would be 0.74 lr.
+  config = make_config(tmp_path, level_name='synthetic/dmlab', network='shallow', optimizer='adam',
+                       learning_rate=1e-3, adam_epsilon=1e-12, gradient_clip_norm=0.)
+  spec = environments.environment_spec('synthetic/dmlab')
+  agent = experiment.build_agent(config, spec)
+  learner = experiment.Learner(agent, config)
+  assert int(learner.optimizer.step.numpy()) == 0
+  rng = np.random.default_rng(0)
+  gradients = [tf.constant(rng.normal(size=v.shape), tf.float32) for v in agent.trainable_variables]
+  before = [v.numpy() for v in agent.trainable_variables]
+  learner.apply_gradients(gradients)
+  for weights, variable, gradient in zip(before, agent.trainable_variables, gradients):
+    np.testing.assert_allclose(weights - variable.numpy(), 1e-3 * np.sign(gradient.numpy()),
+                               rtol=1e-3, atol=1e-7)
 
 
 @pytest.mark.parametrize('method,rewards,expected', [
@@ -217,6 +255,7 @@ def test_reward_clipping(method, rewards, expected):
     (dict(discounting=1.5), r'--discounting must be in \[0, 1\]'),
     (dict(entropy_cost=-0.1), '--entropy_cost must be >= 0'),
     (dict(envs_per_process=0), '--envs_per_process must be positive'),
+    (dict(optimizer='adam', adam_epsilon=0.), '--adam_epsilon must be positive'),
     (dict(level_name='atari/no_such_game'), '--level_name'),
     (dict(learner_address='no-port'), '--learner_address must be host:port'),
     (dict(num_actor_tasks=9), r'--num_actor_tasks must be in \[1, --num_actors=4\]'),

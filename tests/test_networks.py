@@ -281,3 +281,22 @@ def test_he_init_gives_torso_weights_variance_2_over_fan_in(network):
     # He's: variance 2/fan_in (the truncation is corrected for).
     assert abs(default[name] - 0.774) < 0.15, name
     assert abs(he[name] - 2.) < 0.35, name
+
+
+def test_center_frames_shifts_what_the_torso_reads_by_one_half():
+  def agent(center_frames):
+    tf.random.set_seed(0)
+    built = networks.build_agent('shallow', num_actions=6, use_lstm=False, use_instruction=False,
+                                 center_frames=center_frames)
+    networks.initialize(built, ATARI['frame_shape'])
+    return built
+  plain, centred = agent(False), agent(True)
+  frames = tf.constant([0, 51, 128, 255], tf.uint8)
+  np.testing.assert_allclose(plain.torso_input(frames), [0., .2, 128 / 255, 1.], rtol=1e-6)
+  np.testing.assert_allclose(centred.torso_input(frames), [-.5, -.3, 128 / 255 - .5, .5], atol=1e-6)
+  # Same weights, same inputs: the outputs differ only through what the torso reads.
+  for a, b in zip(plain.trainable_variables, centred.trainable_variables):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+  last_action, env_output = random_inputs(np.random.default_rng(0), [3], ATARI, False)
+  outputs = [a.step(last_action, env_output, ())[0] for a in (plain, centred)]
+  assert not np.allclose(outputs[0].baseline, outputs[1].baseline)
