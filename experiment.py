@@ -220,8 +220,9 @@ def config_from_flags():
       'logdir', 'mode', 'level_name', 'test_num_episodes', 'total_environment_frames', 'num_actors',
       'batch_size', 'unroll_length', 'seed', 'entropy_cost', 'baseline_cost', 'discounting',
       'reward_clipping', 'learning_rate', 'decay', 'momentum', 'epsilon', 'optimizer', 'adam_epsilon',
-      'network', 'use_lstm', 'he_init', 'center_frames', 'gradient_clip_norm', 'correction', 'checkpoint_secs',
-      'summary_secs', 'actor_threads', 'inference_timeout_ms', 'envs_per_process', 'agent', 'a2c_sync',
+      'network', 'use_lstm', 'he_init', 'center_frames', 'gradient_clip_norm', 'correction',
+      'checkpoint_secs', 'summary_secs', 'actor_threads', 'inference_timeout_ms', 'envs_per_process',
+      'agent', 'a2c_sync',
       'dynamic_batching', 'target_update_frames', 'exploration_anneal_frames', 'job_name', 'task',
       'learner_address', 'actor_address', 'num_actor_tasks', 'learner_timeout_secs', 'local_cluster')}
   if is_atari(values['level_name']):
@@ -514,22 +515,22 @@ def compute_policy_gradient_loss(action_log_probs, advantages):
 
 
 def make_optimizer(config, learning_rate, variables):
-  """The learner's optimiser for `variables`, its slots created now so that checkpoints restore into them.
+  """The learner's optimiser for `variables`, its slots created now so that checkpoints restore there.
 
   RMSProp as TF1's RMSPropOptimizer, the original's: epsilon inside the square root and the mean
   square starting at 1. Adam as Kingma & Ba (Sonnet's), with its step count starting at 0.
   """
-  zeros = [tf.zeros_like(v) for v in variables]  # A step of zeros moves no weight.
   if config.optimizer == 'adam':
     optimizer = snt.optimizers.Adam(learning_rate=learning_rate, epsilon=config.adam_epsilon)
-    optimizer.apply(zeros, variables)
+  else:
+    optimizer = snt.optimizers.RMSProp(learning_rate=learning_rate, decay=config.decay,
+                                       momentum=config.momentum, epsilon=config.epsilon)
+  optimizer.apply([tf.zeros_like(v) for v in variables], variables)  # Moves no weight.
+  if config.optimizer == 'adam':
     optimizer.step.assign(0)
-    return optimizer
-  optimizer = snt.optimizers.RMSProp(learning_rate=learning_rate, decay=config.decay,
-                                     momentum=config.momentum, epsilon=config.epsilon)
-  optimizer.apply(zeros, variables)
-  for ms in optimizer.ms:
-    ms.assign(tf.ones_like(ms))
+  else:
+    for ms in optimizer.ms:
+      ms.assign(tf.ones_like(ms))
   return optimizer
 
 

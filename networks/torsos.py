@@ -1,4 +1,5 @@
-"""Convolutional torsos: float frames [B, H, W, C] in [0, 1] -> features [B, 256] (Nature: [B, 512]).
+"""Convolutional torsos: float frames [B, H, W, C] (`Agent.torso_input`) -> features [B, 256] (Nature:
+[B, 512]).
 
 Shallow and deep follow paper Figure 3. The shallow torso uses VALID padding, as in the DQN networks
 it comes from; with SAME padding the shallow DMLab agent would have about 1.5M parameters instead
