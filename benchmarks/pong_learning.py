@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/pong_learning.py --frames=12000000 --num_actors=64
     .venv/bin/python benchmarks/pong_learning.py --agent=a3c --name=pong_learning_a3c ...
 
-The settings that reached +18 within 12M frames on a 2-core machine (9.26M frames, 21.7 min; a
-second run of the same command was at -7.8 by 12M frames, still climbing):
+The settings that reached +18 within 12M frames on a 2-core machine, in one run of three (9.26M
+frames, 21.7 min; the second and third runs of the same command were at -7.8 and -7.1 by 12M
+frames, still climbing):
 
     .venv/bin/python benchmarks/pong_learning.py --name=pong_learning_unroll5_batch16_lr0.002_centered \
         --extra=--center_frames,--unroll_length=5,--batch_size=16,--learning_rate=0.002
