@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # pylint: disable=wrong-import-position
 
+from benchmarks import proc_cpu  # pylint: disable=wrong-import-position
 import environments  # pylint: disable=wrong-import-position
 
 
@@ -69,27 +70,14 @@ def through_processes(args, actions, num_processes, envs_per_process):
       process.initial()
     # Each environment gets its own stretch of the action sequence.
     offsets = np.arange(num_processes * envs_per_process).reshape(num_processes, -1) * 997
-    cpu_start = _children_cpu(processes)
+    cpu_start = proc_cpu.processes_cpu_seconds(p.pid for p in processes)
     calls, seconds = run_for(args.duration, lambda i: environments.step_many(
         processes, actions[(i + offsets) % len(actions)].tolist()))
-    cpu = _children_cpu(processes) - cpu_start
+    cpu = proc_cpu.processes_cpu_seconds(p.pid for p in processes) - cpu_start
   finally:
     for process in processes:
       process.close()
   return calls * num_processes * envs_per_process, seconds, cpu
-
-
-def _children_cpu(processes):
-  """CPU seconds (user + system) the environment processes have used, from /proc; NaN without it."""
-  total = 0
-  for process in processes:
-    try:
-      with open(f'/proc/{process.pid}/stat') as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    except OSError:
-      return float('nan')
-    total += int(fields[11]) + int(fields[12])
-  return total / os.sysconf('SC_CLK_TCK')
 
 
 def main():

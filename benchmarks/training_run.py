@@ -4,28 +4,8 @@ import os
 import signal
 import threading
 
+from benchmarks import proc_cpu
 import experiment
-
-
-def cpu_times():
-  """(steal, idle, total) clock ticks of all CPUs since boot, from /proc/stat; zeros where it is
-  missing. Idle counts I/O wait too: either way no core had work."""
-  try:
-    with open('/proc/stat') as f:
-      ticks = [int(x) for x in f.readline().split()[1:]]
-  except OSError:
-    return 0, 0, 0
-  return (ticks[7] if len(ticks) > 7 else 0), ticks[3] + ticks[4], sum(ticks[:8])
-
-
-def _ticks(stat_path):
-  """utime + stime clock ticks from a /proc .../stat file; 0 if it is gone."""
-  try:
-    with open(stat_path) as f:
-      fields = f.read().rsplit(')', 1)[1].split()
-  except OSError:
-    return 0
-  return int(fields[11]) + int(fields[12])
 
 
 def cpu_by_role():
@@ -43,13 +23,13 @@ def cpu_by_role():
     name = names.get(int(tid), '')
     role = ('actors' if name.startswith('actor_') else
             'inference' if name == 'dynamic_batching' else 'learner and rest')
-    ticks[role] += _ticks(f'{task_dir}/{tid}/stat')
+    ticks[role] += proc_cpu.ticks(f'{task_dir}/{tid}/stat')
     try:
       with open(f'{task_dir}/{tid}/children') as f:
         children.update(f.read().split())
     except OSError:
       pass
-  ticks['environments'] = sum(_ticks(f'/proc/{child}/stat') for child in children)
+  ticks['environments'] = sum(proc_cpu.ticks(f'/proc/{child}/stat') for child in children)
   hz = os.sysconf('SC_CLK_TCK')
   return {role: count / hz for role, count in ticks.items()}
 
@@ -67,9 +47,9 @@ def train_for(config, seconds):
     while 'first_time' not in stats:
       if done.wait(0.1):
         return
-    window['start'] = cpu_times(), cpu_by_role()
+    window['start'] = proc_cpu.cpu_times(), cpu_by_role()
     if not done.wait(seconds):
-      window['end'] = cpu_times(), cpu_by_role()
+      window['end'] = proc_cpu.cpu_times(), cpu_by_role()
       os.kill(os.getpid(), signal.SIGINT)
 
   timer = threading.Thread(target=stop_in_time, daemon=True)
@@ -80,7 +60,7 @@ def train_for(config, seconds):
     done.set()
     timer.join()
   if 'start' in window:
-    window.setdefault('end', (cpu_times(), cpu_by_role()))  # The run ended before its time.
+    window.setdefault('end', (proc_cpu.cpu_times(), cpu_by_role()))  # The run ended before its time.
     (start_cpu, start_roles), (end_cpu, end_roles) = window['start'], window['end']
     steal, idle, total = (end - start for end, start in zip(end_cpu, start_cpu))
     stats['steal'] = steal / max(1, total)

@@ -1,0 +1,30 @@
+"""CPU time from Linux's /proc, for the benchmarks: the machine's, a process's or a thread's."""
+import os
+
+
+def cpu_times():
+  """(steal, idle, total) clock ticks of all CPUs since boot, from /proc/stat; zeros where it is
+  missing. Idle counts I/O wait too: either way no core had work."""
+  try:
+    with open('/proc/stat') as f:
+      ticks = [int(x) for x in f.readline().split()[1:]]
+  except OSError:
+    return 0, 0, 0
+  return (ticks[7] if len(ticks) > 7 else 0), ticks[3] + ticks[4], sum(ticks[:8])
+
+
+def ticks(stat_path):
+  """utime + stime clock ticks from a /proc .../stat file (a process's or a thread's); 0 if gone."""
+  try:
+    with open(stat_path) as f:
+      fields = f.read().rsplit(')', 1)[1].split()
+  except OSError:
+    return 0
+  return int(fields[11]) + int(fields[12])
+
+
+def processes_cpu_seconds(pids):
+  """CPU seconds (user + system) the processes `pids` have used so far; NaN without /proc."""
+  if not os.path.isdir('/proc'):
+    return float('nan')
+  return sum(ticks(f'/proc/{pid}/stat') for pid in pids) / os.sysconf('SC_CLK_TCK')
