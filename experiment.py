@@ -222,9 +222,9 @@ def config_from_flags():
       'reward_clipping', 'learning_rate', 'decay', 'momentum', 'epsilon', 'optimizer', 'adam_epsilon',
       'network', 'use_lstm', 'he_init', 'center_frames', 'gradient_clip_norm', 'correction',
       'checkpoint_secs', 'summary_secs', 'actor_threads', 'inference_timeout_ms', 'envs_per_process',
-      'agent', 'a2c_sync',
-      'dynamic_batching', 'target_update_frames', 'exploration_anneal_frames', 'job_name', 'task',
-      'learner_address', 'actor_address', 'num_actor_tasks', 'learner_timeout_secs', 'local_cluster')}
+      'agent', 'a2c_sync', 'dynamic_batching', 'target_update_frames', 'exploration_anneal_frames',
+      'job_name', 'task', 'learner_address', 'actor_address', 'num_actor_tasks', 'learner_timeout_secs',
+      'local_cluster')}
   if is_atari(values['level_name']):
     preset = ATARI_HYPERPARAMETERS if values['agent'] == 'impala' else A3C_ATARI_HYPERPARAMETERS
     defaults = {k: v for k, v in preset.items() if FLAGS[k].using_default_value}
