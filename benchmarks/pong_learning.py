@@ -3,12 +3,12 @@
     .venv/bin/python benchmarks/pong_learning.py --frames=12000000 --num_actors=64
     .venv/bin/python benchmarks/pong_learning.py --agent=a3c --name=pong_learning_a3c ...
 
-The settings that reached +18 within 12M frames on a 2-core machine, in one run of three (9.26M
-frames, 21.7 min; the second and third runs of the same command were at -7.8 and -7.1 by 12M
-frames, still climbing):
+The settings that reach +18 within 12M frames on a 2-core machine (2 of 4 runs; the README's
+"Learning" says what each change from the paper's Atari settings does):
 
-    .venv/bin/python benchmarks/pong_learning.py --name=pong_learning_unroll5_batch16_lr0.002_centered \
-        --extra=--center_frames,--unroll_length=5,--batch_size=16,--learning_rate=0.002
+    .venv/bin/python benchmarks/pong_learning.py \
+        --name=pong_learning_unroll5_batch16_lr0.002_epsilon0.0001_centered \
+        --extra=--center_frames,--unroll_length=5,--batch_size=16,--learning_rate=0.002,--epsilon=0.0001
 
 The run trains with the schedule of a full run (the learning rate anneals over the paper's 200M
 frames) and is stopped with Ctrl-C's signal once `--frames` are done, which also writes its last
