@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/pong_learning.py --frames=12000000 --num_actors=64
     .venv/bin/python benchmarks/pong_learning.py --agent=a3c --name=pong_learning_a3c ...
 
-The settings that reach +18 within 12M frames on a 2-core machine (2 of 3 runs, the third +17.3;
-the README's "Learning" says what each change from the paper's Atari settings does):
+The settings that reach +18 within 12M frames on a 2-core machine (4 of 6 runs, the other two
++17.3 and +17.5; the README's "Learning" says what each change from the paper's Atari settings does):
 
     .venv/bin/python benchmarks/pong_learning.py \
         --name=pong_learning_unroll10_batch8_lr0.002_epsilon0.001_centered \
@@ -195,7 +195,7 @@ def compare():
   settings_of = {name: re.sub(r'_run\d+$', '', name) for name in curves}
   setting_index = {setting: i for i, setting in enumerate(dict.fromkeys(settings_of.values()))}
   colours = plt.get_cmap('tab10' if len(setting_index) <= 10 else 'tab20').colors
-  styles = ('-', '--', ':', '-.')
+  styles = ('-', '--', ':', '-.', (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
   repeats = {}
   lowest, highest = FLAGS.target, -21.
   for name, (frames, seconds, means) in curves.items():
