@@ -22,6 +22,7 @@ every run in benchmarks/results (pong_learning*.csv, or those named by `--runs`)
     .venv/bin/python benchmarks/pong_learning.py --compare --equal_frames --figure=pong_agents \
         --runs=pong_learning,pong_learning_a2c,pong_learning_a3c
 """
+import collections
 import csv
 import glob
 import os
@@ -190,18 +191,18 @@ def compare():
   limit = min(frames[-1] for frames, _, _ in curves.values()) if FLAGS.equal_frames else np.inf
   # Beyond 4 runs the legend stands beside the axes, a line per run: the figure grows to hold it.
   fig, ax = plt.subplots(figsize=(8, 4.5) if len(curves) <= 4 else (12, max(5., 0.2 * len(curves))))
-  # One colour per setting, enough for every run's; repeated runs of a setting (names ending in
-  # _run2, _run3, ...) share it and differ in line style.
-  settings_of = {name: re.sub(r'_run\d+$', '', name) for name in curves}
-  setting_index = {setting: i for i, setting in enumerate(dict.fromkeys(settings_of.values()))}
-  colours = plt.get_cmap('tab10' if len(setting_index) <= 10 else 'tab20').colors
+  # One colour per group of runs of one setting (their names differ only in a _run2, _run3, ...
+  # suffix); the runs of a group differ in line style.
+  group_of = {name: re.sub(r'_run\d+$', '', name) for name in curves}
+  group_index = {group: i for i, group in enumerate(dict.fromkeys(group_of.values()))}
+  colours = plt.get_cmap('tab10' if len(group_index) <= 10 else 'tab20').colors
   styles = ('-', '--', ':', '-.', (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
-  repeats = {}
+  repeats = collections.Counter()
   lowest, highest = FLAGS.target, -21.
   for name, (frames, seconds, means) in curves.items():
-    setting = settings_of[name]
-    style = styles[repeats.get(setting, 0) % len(styles)]
-    repeats[setting] = repeats.get(setting, 0) + 1
+    group = group_of[name]
+    style = styles[repeats[group] % len(styles)]
+    repeats[group] += 1
     settings = name[len('pong_learning_'):] or 'paper Atari settings'
     agent = settings.split('_')[0] if settings.split('_')[0] in AGENT_NAMES else 'impala'
     settings = settings[len(agent):].lstrip('_') if agent != 'impala' else settings
@@ -209,7 +210,7 @@ def compare():
     label = (AGENT_NAMES[agent] + (f', {settings}' if settings else '') +
              f' ({frames[shown][-1] / seconds[shown][-1]:,.0f} frames/s)')
     ax.plot(frames[shown] / 1e6, means[shown], linewidth=2, label=label.replace('_', ' '),
-            color=colours[setting_index[setting] % len(colours)], linestyle=style)
+            color=colours[group_index[group] % len(colours)], linestyle=style)
     lowest, highest = min(lowest, means[shown].min()), max(highest, means[shown].max())
   if highest > FLAGS.target - 10:  # The target line where the curves come near it.
     ax.axhline(FLAGS.target, color='0.3', linestyle='--', linewidth=1)
