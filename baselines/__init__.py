@@ -5,7 +5,7 @@
   batch is one unroll from every actor. `--a2c_sync=step` steps all environments together, one
   inference call per step; `--a2c_sync=trajectory` gives each actor its own thread, with
   (`--dynamic_batching`, the default) or without its inference batched across threads. It lives in
-  experiment.py (`ActorPool(synchronous=True)`).
+  the runtime (`runtime.acting.ActorPool(synchronous=True)`).
 - `a3c` and the A3C paper's asynchronous value-based methods `one_step_q`, `one_step_sarsa` and
   `n_step_q`: actor-learner threads with local copies of the shared weights (asynchronous.py; the
   value-based targets, loss and exploration in q_learning.py).

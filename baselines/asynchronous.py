@@ -12,7 +12,7 @@ episode ends; here the returns stop there (discount 0) and the next episode's fi
 unroll, which changes how many steps an update holds, not its targets.
 
 - a3c: the advantage actor-critic with n-step forward-view returns bootstrapped from V and the entropy
-  bonus, which is IMPALA's loss on on-policy data (experiment.Learner.loss, correction 'none').
+  bonus, which is IMPALA's loss on on-policy data (runtime.losses.impala_loss, correction 'none').
 - one_step_q, one_step_sarsa, n_step_q (q_learning.py): a target network copied from the shared weights
   every `target_update_frames`, and epsilon-greedy actions, each thread annealing epsilon from 1 to a
   final value of its own over `exploration_anneal_frames`.
@@ -21,18 +21,24 @@ Checkpoints (shared weights, RMSProp statistics, frame counter, the target netwo
 episode log and test mode are IMPALA's. Everything runs on the CPU, as in the A3C paper.
 """
 import logging as logging_lib
-import os
 import threading
 import time
 
 from absl import logging
 import numpy as np
 import tensorflow as tf
-import tree
 
-import dynamic_batching
-import experiment
 from baselines import q_learning
+import environments
+from runtime import acting
+from runtime import agents
+from runtime import config as config_lib
+from runtime import dynamic_batching
+from runtime import levels as levels_lib
+from runtime import learner as learner_lib
+from runtime import progress
+from runtime import run_config
+from runtime import trajectories
 
 _DEVICE = '/device:CPU:0'
 
@@ -57,7 +63,7 @@ def thread_inference(agent, env_spec, seed, index):
   stream: every thread would draw the same random numbers.
   """
   tf.random.set_seed(seed + 1 + index)
-  return experiment.make_inference(agent, env_spec, 1, 0., batched=False)
+  return acting.make_inference(agent, env_spec, 1, 0., batched=False)
 
 
 class _Shared:
@@ -104,20 +110,19 @@ class _Worker:
     self._stop = stop
     self.updates = 0
     with tf.device(_DEVICE):
-      self._local = experiment.build_agent(config, env_spec)
+      self._local = agents.build_agent(config, env_spec)
     self.inference = thread_inference(self._local, env_spec, config.seed, index)
     inference = self.inference
-    if config.agent in experiment.Q_AGENTS:
+    if config.agent in config_lib.Q_AGENTS:
       rng = np.random.default_rng([config.seed, index])
       final_epsilon = q_learning.sample_final_epsilon(rng)
       inference = q_learning.EpsilonGreedy(inference, lambda: q_learning.annealed_epsilon(
           final_epsilon, shared.frames(), config.exploration_anneal_frames), rng)
-    self._actor = experiment.Actor(experiment.actor_levels(config)[index:index + 1], [index],
-                                   [process], inference, experiment.actor_initial_state(self._local),
-                                   env_spec.num_actions)
-    example = experiment.unroll_example(self._local, env_spec, config.unroll_length)
-    signature = (experiment.batch_signature(example, 1),
-                 tf.TensorSpec([1], tf.int32))
+    self._actor = acting.Actor(levels_lib.actor_levels(config)[index:index + 1], [index], [process],
+                               inference, agents.actor_initial_state(self._local),
+                               env_spec.num_actions)
+    example = trajectories.unroll_example(self._local, env_spec, config.unroll_length)
+    signature = (trajectories.batch_signature(example, 1), tf.TensorSpec([1], tf.int32))
     self._update = tf.function(self._update_shared_weights, input_signature=signature)
     self.thread = threading.Thread(target=self._run, name=f'worker_{index}', daemon=True)
 
@@ -129,7 +134,7 @@ class _Worker:
 
   def _update_shared_weights(self, batch, next_actions):
     """The gradient of the loss on the local copy, applied to the shared weights."""
-    batch = experiment.time_major(batch)
+    batch = trajectories.time_major(batch)
     with tf.GradientTape() as tape:
       total, terms = self._loss(batch, next_actions)
     gradients = tape.gradient(total, self._local.trainable_variables)
@@ -158,32 +163,32 @@ class _Worker:
       self._stop.fail(e)
 
 
-def train(config, env_factory, stats=None):
+def train(config, env_factory=environments.create_environment, stats=None):
   """Trains with `num_actors` actor-learner threads until the frame budget, a signal or a failure.
 
-  `stats` (see experiment.run_learner): steps are updates; timings start once every thread has
+  `stats` (see runtime.training_loop.run_learner): steps are updates; timings start once every thread has
   made its first update (tracing its functions).
   """
   stats = {} if stats is None else stats
-  os.makedirs(config.logdir, exist_ok=True)
+  run_config.write(config)
   quiet = _QuietRetracing()
   tf.get_logger().addFilter(quiet)
-  groups = experiment.start_environments(
+  groups = acting.start_environments(
       config, range(config.num_actors), is_test=False, env_factory=env_factory)
-  stop = experiment.Stop()
-  restore_signals = experiment.handle_signals(stop)
+  stop = progress.Stop()
+  restore_signals = progress.handle_signals(stop)
   workers = []
   shared = None
   writer = tf.summary.create_file_writer(config.logdir)
-  monitor = experiment.Monitor(config, writer)
+  monitor = progress.Monitor(config, writer)
   learner = manager = None
   try:
     env_spec = groups[0].process.spec
     tracked = {}
-    if config.agent in experiment.Q_AGENTS:
+    if config.agent in config_lib.Q_AGENTS:
       with tf.device(_DEVICE):
-        tracked['target_agent'] = experiment.build_agent(config, env_spec)
-    agent, learner, manager = experiment.learner_setup(
+        tracked['target_agent'] = agents.build_agent(config, env_spec)
+    agent, learner, manager = learner_lib.learner_setup(
         config, env_spec, _DEVICE, **tracked)
     target_agent = tracked.get('target_agent')
     if target_agent is not None and manager.latest_checkpoint is None:
@@ -211,7 +216,7 @@ def train(config, env_factory, stats=None):
       if worker.thread.is_alive():
         worker.thread.join()
     restore_signals()
-    experiment.close_environments(groups)
+    acting.close_environments(groups)
     if learner is not None:
       frames = int(learner.num_env_frames.numpy())
       stats.update(steps=shared.updates if shared else 0, frames=frames, last_time=time.monotonic(),

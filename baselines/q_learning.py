@@ -1,14 +1,15 @@
 """The A3C paper's asynchronous value-based methods: targets, loss and epsilon-greedy exploration.
 
 The network is IMPALA's (networks/); its policy-logits head is read as the action values Q(s, .) and
-its value head goes unused. Losses take a time-major unroll [T + 1, B] as experiment.Learner.loss
+its value head goes unused. Losses take a time-major unroll [T + 1, B] as runtime.losses.impala_loss
 does: env_outputs[t + 1] is what the action chosen at env_outputs[t] (agent_outputs.action[t + 1])
 led to, so the unroll holds T transitions.
 """
 import numpy as np
 import tensorflow as tf
 
-import experiment
+from runtime import config as config_lib
+from runtime import losses
 
 # Each thread anneals epsilon from 1 to a final value drawn once from these (A3C paper, section 8).
 FINAL_EPSILONS = (0.1, 0.01, 0.5)
@@ -47,11 +48,16 @@ class EpsilonGreedy:
     self._inference.close()
 
 
+def test_policy(inference, seed):
+  """Test mode's policy: epsilon-greedy with TEST_EPSILON."""
+  return EpsilonGreedy(inference, lambda: TEST_EPSILON, np.random.default_rng(seed))
+
+
 def targets(method, target_q_values, actions, next_actions, rewards, discounts):
   """The regression targets y_t, t < T, of `method`. No gradient flows through them.
 
   Args:
-    method: one of experiment.Q_AGENTS.
+    method: one of runtime.config.Q_AGENTS.
     target_q_values: [T + 1, B, A], the target network's Q(s_t, .) for t = 0..T.
     actions: [T, B] int, a_t, chosen at s_t.
     next_actions: [B] int, the action chosen at s_T (one-step Sarsa's last target needs it).
@@ -60,8 +66,8 @@ def targets(method, target_q_values, actions, next_actions, rewards, discounts):
   one_step_q: r_t + d_t max_a Q'(s_{t+1}, a). one_step_sarsa: r_t + d_t Q'(s_{t+1}, a_{t+1}).
   n_step_q: the forward view, y_t = r_t + d_t y_{t+1} with y_T = max_a Q'(s_T, a).
   """
-  if method not in experiment.Q_AGENTS:
-    raise ValueError(f'method must be one of {experiment.Q_AGENTS}, got {method!r}')
+  if method not in config_lib.Q_AGENTS:
+    raise ValueError(f'method must be one of {config_lib.Q_AGENTS}, got {method!r}')
   next_values = target_q_values[1:]
   if method == 'one_step_q':
     return tf.stop_gradient(rewards + discounts * tf.reduce_max(next_values, axis=-1))
@@ -84,7 +90,7 @@ def loss(method, agent, target_agent, batch, next_actions, config):
                                         batch.agent_state)[0]
   actions = batch.agent_outputs.action[1:]
   done = batch.env_outputs.done[1:]
-  rewards = experiment.clip_rewards(batch.env_outputs.reward[1:], config.reward_clipping)
+  rewards = losses.clip_rewards(batch.env_outputs.reward[1:], config.reward_clipping)
   discounts = tf.cast(~done, tf.float32) * config.discounting
   y = targets(method, target_q_values.policy_logits, actions, next_actions, rewards, discounts)
   taken = tf.gather(q_values.policy_logits[:-1], actions, batch_dims=2)

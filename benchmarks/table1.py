@@ -34,10 +34,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags
-from absl.testing import flagsaver
 
 from benchmarks import training_run
-import experiment
+from runtime import config as config_lib
+
+config_lib.define_flags()
 
 flags.DEFINE_integer('seconds', 40, 'Seconds of training per row and environment.')
 flags.DEFINE_list('envs', ['pong', 'dmlab'], 'Environments: pong, dmlab.')
@@ -72,8 +73,8 @@ def rows(num_actors):
 def make_config(row_flags, env, logdir):
   # Given explicitly, so that no agent's Atari preset changes them.
   shared = dict(num_actors=FLAGS.num_actors, unroll_length=FLAGS.unroll_length)
-  with flagsaver.flagsaver(logdir=logdir, **shared, **ENVIRONMENTS[env], **row_flags):
-    return experiment.config_from_flags()
+  return config_lib.build(**{**config_lib.given_flags(), 'logdir': logdir, **shared,
+                             **ENVIRONMENTS[env], **row_flags})
 
 
 def main(argv):

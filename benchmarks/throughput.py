@@ -12,7 +12,7 @@ pipeline would reach if those parts overlapped perfectly on the machine's cores:
     ideal agent steps/s = cores / (env + inference + learner CPU seconds per agent step).
 It also steps the run's environment processes alone (its --envs_per_process layout, random actions,
 all cores, nothing else running): the most frames/s the environments can deliver through their
-processes. Then it trains with experiment.train for `--seconds` after its first step (which traces
+processes. Then it trains as experiment.py does for `--seconds` after its first step (which traces
 the graph) and reports frames/s, learner steps/s, how long the learner waited for data and the
 actors for inference, the share of the ideal reached, and "idle", the share of CPU time nothing used
 (cores the pipeline left waiting). A second table splits the run's CPU time per agent step by where
@@ -43,14 +43,20 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags
-from absl.testing import flagsaver
 import numpy as np
 import tensorflow as tf
 import tree
 
 from benchmarks import training_run
 import environments
-import experiment
+from runtime import acting
+from runtime import agents
+from runtime import config as config_lib
+from runtime import learner as learner_lib
+from runtime import prefetch
+from runtime import trajectories
+
+config_lib.define_flags()
 
 flags.DEFINE_integer('seconds', 60, 'Seconds of training per configuration.')
 flags.DEFINE_list('configs', ['pong', 'dmlab'], 'Configurations to run.')
@@ -67,12 +73,11 @@ CONFIGS = {
 
 def make_config(name, logdir):
   # The configuration's values, but for the flags given on the command line.
-  overrides = {k: v for k, v in CONFIGS[name].items() if FLAGS[k].using_default_value}
-  overrides = dict(overrides, logdir=logdir,
-                   num_actors=FLAGS.pong_actors if name == 'pong' else FLAGS.dmlab_actors,
-                   total_environment_frames=int(1e12), summary_secs=10 ** 6)
-  with flagsaver.flagsaver(**overrides):
-    return experiment.config_from_flags()
+  given = config_lib.given_flags()
+  values = dict(CONFIGS[name], **given)
+  values.update(logdir=logdir, num_actors=FLAGS.pong_actors if name == 'pong' else FLAGS.dmlab_actors,
+                total_environment_frames=int(1e12), summary_secs=10 ** 6)
+  return config_lib.build(**values)
 
 
 def cpu_seconds_per_step(fn, steps_per_call, min_seconds=3.):
@@ -95,18 +100,19 @@ def measure_parts(config):
   env_cost = cpu_seconds_per_step(lambda: env.step(int(rng.integers(spec.num_actions))), 1)
   env.close()
 
-  agent = experiment.build_agent(config, spec)
-  single = (np.int32(0), experiment.example_env_output(spec)._replace(info=()),
-            experiment.actor_initial_state(agent))
-  rows = experiment._stack([single] * config.num_actors)  # pylint: disable=protected-access
+  agent = agents.build_agent(config, spec)
+  single = (np.int32(0), trajectories.without_info(trajectories.example_env_output(spec)),
+            agents.actor_initial_state(agent))
+  rows = trajectories.stack([single] * config.num_actors)
   step = tf.function(agent.step)  # The batched function itself, without the batcher's threads.
   inference_cost = cpu_seconds_per_step(lambda: tree.map_structure(np.asarray, step(*rows)),
                                         config.num_actors)
 
-  learner = experiment.Learner(agent, config)
-  example = experiment.unroll_example(agent, spec, config.unroll_length)
+  learner = learner_lib.Learner(agent, config)
+  example = trajectories.unroll_example(agent, spec, config.unroll_length)
   batch = tree.map_structure(lambda x: np.stack([x] * config.batch_size), example)
-  signature = experiment.batch_signature(example, config.batch_size)
+  batch = prefetch.fresh_batch(batch)
+  signature = prefetch.batch_signature(example, config.batch_size)
   train_step = tf.function(learner.train_step, input_signature=[signature])
   learner_cost = cpu_seconds_per_step(
       lambda: train_step(batch)['total_loss'].numpy(), config.unroll_length * config.batch_size,
@@ -116,7 +122,7 @@ def measure_parts(config):
 
 def environments_alone_fps(config, seconds=5.):
   """Frames/s of the run's environment processes stepped together with random actions, alone."""
-  groups = experiment.start_environments(
+  groups = acting.start_environments(
       config, range(config.num_actors), is_test=False, env_factory=environments.create_environment)
   try:
     processes = [group.process for group in groups]
@@ -131,7 +137,7 @@ def environments_alone_fps(config, seconds=5.):
       steps += config.num_actors
     return steps * config.env_config.num_action_repeats / (time.monotonic() - start)
   finally:
-    experiment.close_environments(groups)
+    acting.close_environments(groups)
 
 
 def main(argv):

@@ -1,15 +1,17 @@
-"""A training run of experiment.py for a fixed time, and the rates it reached: for the benchmarks."""
+"""A training run, as experiment.py trains, for a fixed time, and the rates it reached: for the benchmarks."""
 import collections
 import os
 import signal
 import threading
 
+from baselines import asynchronous
 from benchmarks import proc_cpu
-import experiment
+from runtime import config as config_lib
+from runtime import one_machine
 
 
 def cpu_by_role():
-  """CPU seconds used so far, by role: this process's threads by the names experiment.py gives them
+  """CPU seconds used so far, by role: this process's threads by the names the runtime gives them
   ('actors', 'inference': the batching thread; 'learner and rest': the main thread, prefetching, and
   TensorFlow's own thread pool, which runs the learner's ops and part of inference's), and its child
   processes ('environments'). Empty without /proc."""
@@ -36,7 +38,7 @@ def cpu_by_role():
 
 def train_for(config, seconds):
   """Trains for `seconds` after the first update (which traces the graphs), then stops as Ctrl-C
-  would; returns experiment.train's stats, with, over those `seconds`: 'steal', the share of CPU time
+  would; returns the training function's stats, with, over those `seconds`: 'steal', the share of CPU time
   the hypervisor gave other machines, 'idle', the share no core had work (the pipeline left it
   unused), and 'cpu_by_role', the CPU seconds each part of the pipeline used (`cpu_by_role`)."""
   stats = {}
@@ -55,7 +57,8 @@ def train_for(config, seconds):
   timer = threading.Thread(target=stop_in_time, daemon=True)
   timer.start()
   try:
-    experiment.train(config, stats=stats)
+    train = asynchronous.train if config.agent in config_lib.ASYNC_AGENTS else one_machine.train
+    train(config, stats=stats)
   finally:
     done.set()
     timer.join()

@@ -13,7 +13,7 @@ The results file (JSON, format "impala-evaluation-v1"):
                                        # 'atari/pong', 'rooms_watermaze', 'seekavoid_arena_01', ...
      "suite": "dmlab30",               # 'dmlab30', 'atari57' or null (a level of neither suite)
      "episode_returns": {"rooms_watermaze": [31.0, 27.0], ...},
-     "metadata": {"created": "2018-02-05T12:00:00+00:00", "frames": ..., "checkpoint": ..., "flags": {...}}}
+     "metadata": {"created": "2018-02-05T12:00:00+00:00", "frames": ..., "checkpoint": ..., "config": {...}}}
 
 Keys of "episode_returns" are canonical for the suite: DMLab-30 *test* level names (as the original's
 scores are keyed), Atari game ids ('pong', not 'atari/pong'). `write_results` maps the other spellings
@@ -141,7 +141,7 @@ def write_results(path, level_returns, level_name, metadata=None):
       level_returns: dict level name -> list of episode returns. For a suite, any spelling its package
         accepts (training or test DMLab-30 names; 'pong' or 'atari/pong'); stored under canonical names.
       level_name: the run's --level_name flag; it decides the suite.
-      metadata: dict of JSON-serialisable run facts (frames, checkpoint, flags, ...); 'created' (the
+      metadata: dict of JSON-serialisable run facts (frames, checkpoint, config, ...); 'created' (the
         current UTC time, ISO 8601) is added unless given.
     """
     suite = suite_for_level_name(level_name)

@@ -1,7 +1,14 @@
 """The step semantics and episode accounting every environment here shares."""
+import collections
+
 import numpy as np
 
-from environments import StepOutput, StepOutputInfo
+# Return so far and length so far (in frames) of the episode the step belongs to; at `done` steps
+# these describe the episode that just finished.
+StepOutputInfo = collections.namedtuple('StepOutputInfo', 'episode_return episode_step')
+# reward: float32; info: StepOutputInfo; done: bool; observation: dict with 'frame' (uint8 [H, W, C])
+# and, for DeepMind Lab, 'instruction' (the level's language instruction, a str; '' if none).
+StepOutput = collections.namedtuple('StepOutput', 'reward info done observation')
 
 
 class Environment:

@@ -37,7 +37,7 @@ import weakref
 import numpy as np
 import tree
 
-from environments import StepOutput, StepOutputInfo
+from environments.base import StepOutput, StepOutputInfo
 
 logger = logging.getLogger(__name__)
 

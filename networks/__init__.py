@@ -6,14 +6,18 @@
     output, state = agent.step(last_action, env_output, state)          # actor, [B]
     outputs, state = agent.unroll(last_actions, env_outputs, state)     # learner, [T, B]
 """
+import collections
+
 import numpy as np
 import tensorflow as tf
 
-from environments import StepOutput
 from networks import torsos
 from networks.agent import Agent, AgentOutput
 
 NETWORKS = ('shallow', 'deep', 'nature')
+
+# What `Agent.step` reads of an environment's output (environments.StepOutput has these fields too).
+StepInput = collections.namedtuple('StepInput', 'reward info done observation')
 
 _TORSOS = {'shallow': torsos.ShallowTorso, 'deep': torsos.DeepTorso, 'nature': torsos.NatureTorso}
 
@@ -41,7 +45,7 @@ def initialize(agent, frame_shape):
   if agent.use_instruction:
     # More than one word, so the dummy step runs the same code as a real one.
     observation['instruction'] = tf.constant(['initialize the agent'])
-  env_output = StepOutput(
+  env_output = StepInput(
       reward=tf.zeros([1]), info=(), done=tf.ones([1], tf.bool), observation=observation)
   agent.step(tf.zeros([1], tf.int32), env_output, agent.initial_state(1))
 

@@ -16,8 +16,8 @@ class Agent(snt.Module):
   """Actor and learner views of one network.
 
   `step` takes a batch of single steps ([B] leading dims), `unroll` a time-major [T, B] trajectory;
-  both give the same numbers for the same inputs. `env_output` is an `environments.StepOutput`;
-  its `info` is never read.
+  both give the same numbers for the same inputs. `env_output` has the fields of
+  `environments.StepOutput` (reward, done, observation; its `info` is never read).
 
   Sonnet creates the variables on the first call. Call `networks.initialize` (or `step`/`unroll`
   once) before asking for `trainable_variables` or building an optimiser on them.

@@ -4,7 +4,6 @@ import csv
 import dataclasses
 import os
 
-from absl.testing import flagsaver
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -13,10 +12,11 @@ from baselines import asynchronous
 from baselines import q_learning
 from cue_environment import make_cue_environment
 import experiment
-
-
-pytestmark = pytest.mark.usefixtures('parsed_flags')
-
+from runtime import agents
+from runtime import config as config_lib
+from runtime import losses
+from runtime import progress
+from runtime import trajectories
 
 def baseline_config(logdir, agent, **overrides):
   """The cue task (10 steps an episode, 1 for the cued action) for 4 actors; batch size and threads
@@ -26,8 +26,7 @@ def baseline_config(logdir, agent, **overrides):
                      total_environment_frames=6_000, num_action_repeats=1, summary_secs=5,
                      target_update_frames=500, exploration_anneal_frames=2_000)
   flag_values.update(overrides)
-  with flagsaver.flagsaver(logdir=str(logdir), agent=agent, **flag_values):
-    config = experiment.config_from_flags()
+  config = config_lib.build(logdir=str(logdir), agent=agent, **flag_values)
   return dataclasses.replace(config, level_name='test/cue')
 
 
@@ -38,8 +37,8 @@ def final_training_return(logdir):
 
 
 def flip_advantages(monkeypatch):
-  original = experiment.compute_policy_gradient_loss
-  monkeypatch.setattr(experiment, 'compute_policy_gradient_loss',
+  original = losses.compute_policy_gradient_loss
+  monkeypatch.setattr(losses, 'compute_policy_gradient_loss',
                       lambda log_probs, advantages: original(log_probs, -advantages))
 
 
@@ -75,8 +74,8 @@ def test_a2c_trains_on_policy_and_impala_does_not(tmp_path, monkeypatch, agent, 
   # A2C's actors wait for the update after each unroll: the behaviour policy is the learner's, so
   # every log importance weight is 0. IMPALA's actors run on while the learner trains: some lag.
   seen = []
-  original = experiment.Monitor.report
-  monkeypatch.setattr(experiment.Monitor, 'report', lambda self, frames, steps, terms, **kwargs: (
+  original = progress.Monitor.report
+  monkeypatch.setattr(progress.Monitor, 'report', lambda self, frames, steps, terms, **kwargs: (
       seen.append(float(terms['max_abs_log_rho'])), original(self, frames, steps, terms, **kwargs)))
   experiment.train(baseline_config(tmp_path, agent, total_environment_frames=3_000, summary_secs=1,
                                    **variant), env_factory=make_cue_environment)
@@ -91,12 +90,12 @@ def test_a3c_threads_sample_their_actions_independently():
   config = baseline_config('/tmp/unused', 'a3c')
   spec = make_cue_environment('test/cue', 0, False, None).spec
   inputs = (np.zeros(1, np.int32),
-            experiment.example_env_output(spec)._replace(info=())._replace(
+            trajectories.example_env_output(spec)._replace(info=())._replace(
                 observation={'frame': np.zeros((1,) + spec.frame_shape, np.uint8)},
                 reward=np.zeros(1, np.float32), done=np.ones(1, bool)), ())
   samples = []
   for index in range(2):
-    agent = experiment.build_agent(config, spec)  # The same weights for both.
+    agent = agents.build_agent(config, spec)  # The same weights for both.
     inference = asynchronous.thread_inference(agent, spec, config.seed, index)
     samples.append(np.array([inference(inputs)[0].action[0] for _ in range(300)]))
   for shift in range(4):  # Not the same stream, nor one stream shifted by a few draws.
@@ -113,7 +112,7 @@ def evaluate(config):
   return np.mean(results['episode_returns']['test/cue'])
 
 
-@pytest.mark.parametrize('method', experiment.Q_AGENTS)
+@pytest.mark.parametrize('method', config_lib.Q_AGENTS)
 def test_value_based_methods_learn_the_cue_task(tmp_path, method):
   # 10k frames, not the default 6k: under a loaded test run one of the asynchronous threads' schedules
   # once left one-step Sarsa at 6.35 after 6k frames.
@@ -123,10 +122,10 @@ def test_value_based_methods_learn_the_cue_task(tmp_path, method):
   assert learned > 8.5, f'{method}: test return {learned:.2f} of 10; random play gets 3.3'
 
 
-@pytest.mark.parametrize('method', experiment.Q_AGENTS)
+@pytest.mark.parametrize('method', config_lib.Q_AGENTS)
 def test_value_based_methods_chasing_negated_rewards_do_not(tmp_path, monkeypatch, method):
-  original = experiment.clip_rewards
-  monkeypatch.setattr(experiment, 'clip_rewards', lambda rewards, how: -original(rewards, how))
+  original = losses.clip_rewards
+  monkeypatch.setattr(losses, 'clip_rewards', lambda rewards, how: -original(rewards, how))
   config = baseline_config(tmp_path, method)
   experiment.train(config, env_factory=make_cue_environment)
   broken = evaluate(config)
@@ -165,7 +164,7 @@ def numpy_targets(method, target_q, actions, next_actions, rewards, discounts):
   return y
 
 
-@pytest.mark.parametrize('method', experiment.Q_AGENTS)
+@pytest.mark.parametrize('method', config_lib.Q_AGENTS)
 @pytest.mark.parametrize('seed', range(3))
 def test_targets_match_a_per_transition_reference(method, seed):
   rng = np.random.default_rng(seed)
@@ -206,16 +205,13 @@ def test_epsilon_schedules_as_the_a3c_paper():
 ])
 def test_bad_baseline_flags_are_refused(tmp_path, overrides, message):
   with pytest.raises(ValueError, match=message):
-    with flagsaver.flagsaver(logdir=str(tmp_path), **overrides):
-      experiment.config_from_flags()
+    config_lib.build(logdir=str(tmp_path), **overrides)
 
 
 def test_a2c_plays_one_unroll_per_actor_per_update():
-  with flagsaver.flagsaver(agent='a2c', num_actors=6, a2c_sync='step'):
-    config = experiment.config_from_flags()
+  config = config_lib.build(agent='a2c', num_actors=6, a2c_sync='step')
   assert (config.batch_size, config.actor_threads, config.correction) == (6, 1, 'none')
-  with flagsaver.flagsaver(agent='a3c', num_actors=6, level_name='atari/pong'):
-    config = experiment.config_from_flags()
+  config = config_lib.build(agent='a3c', num_actors=6, level_name='atari/pong')
   # The A3C paper's t_max and RMSProp epsilon; the paper's Atari values otherwise.
   assert (config.batch_size, config.actor_threads, config.unroll_length, config.epsilon,
           config.entropy_cost) == (1, 6, 5, 0.1, 0.01)

@@ -17,10 +17,11 @@ import shlex
 from absl import flags
 import pytest
 
-import experiment  # noqa: F401  (defines the flags checked here)
+from runtime import config as config_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGS = flags.FLAGS
+config_lib.define_flags()  # experiment.py's flags, checked here.
 # Python packages the image installs outside .venv, only to package DeepMind Lab's wheel.
 BUILD_ONLY_PACKAGES = frozenset({'wheel'})
 SHELL_OPERATOR = re.compile(r'^[();<>|&]+$')
@@ -305,7 +306,7 @@ def test_dockerignore_keeps_the_host_venv_out_and_the_tests_in():
   patterns = dockerignore_patterns()
   assert is_ignored('.venv', patterns) and is_ignored('.venv/bin/python', patterns)
   needed = ['Dockerfile', '.dockerignore', 'README.md', 'Makefile', 'requirements.txt', 'pytest.ini',
-            'experiment.py', 'tests/test_dockerfile.py', 'tests/test_dmlab_real.py']
+            'experiment.py', 'runtime/config.py', 'tests/test_dockerfile.py', 'tests/test_dmlab_real.py']
   assert [path for path in needed if is_ignored(path, patterns)] == []
 
 
@@ -366,7 +367,7 @@ def test_readme_uses_the_papers_settings():
     assert command.get('network', FLAGS['network'].default) == 'deep'
   tests = [c for c in commands if c.get('mode') == 'test']
   assert {c['test_num_episodes'] for c in tests if c['level_name'] == 'dmlab30'} == {'500'}
-  assert {c['test_num_episodes'] for c in tests if experiment.is_atari(c['level_name'])} == {'200'}
+  assert {c['test_num_episodes'] for c in tests if config_lib.is_atari(c['level_name'])} == {'200'}
   multitask = [c for c in commands if c.get('level_name') == 'atari57']
   assert multitask and all(c.get('network') == 'deep' for c in multitask)
 

@@ -1,10 +1,10 @@
-"""dynamic_batching: concurrent callers share calls and each gets its own rows back."""
+"""runtime/dynamic_batching.py: concurrent callers share calls and each gets its own rows back."""
 import threading
 
 import numpy as np
 import pytest
 
-import dynamic_batching
+from runtime import dynamic_batching
 
 
 def tagged_double(inputs):

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 
-from absl.testing import flagsaver
 import numpy as np
 import pytest
 import sonnet as snt
@@ -17,15 +16,22 @@ import tree
 from cue_environment import make_cue_environment, make_delayed_cue_environment
 import environments
 import experiment
+from runtime import acting
+from runtime import agents
+from runtime import learner as learner_lib
+from runtime import levels as levels_lib
+from runtime import losses
+from runtime import prefetch
+from runtime import progress
+from runtime import run_config
+from runtime import trajectories
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-pytestmark = pytest.mark.usefixtures('parsed_flags')
-
 
 def make_config(logdir, **overrides):
-  with flagsaver.flagsaver(logdir=str(logdir), **overrides):
-    return experiment.config_from_flags()
+  """The configuration experiment.py would run with these flags given."""
+  return run_config.resolve(dict(logdir=str(logdir), **overrides))
 
 
 def cue_config(logdir, **overrides):
@@ -46,8 +52,8 @@ def test_impala_learns_the_cue_task_and_a_flipped_advantage_does_not(tmp_path, m
   learned = np.mean(episode_returns(tmp_path / 'correct')[-40:])
   assert learned > 8.5, f'mean return {learned:.2f} of 10 at the end; random play gets 3.3'
 
-  original = experiment.compute_policy_gradient_loss
-  monkeypatch.setattr(experiment, 'compute_policy_gradient_loss',
+  original = losses.compute_policy_gradient_loss
+  monkeypatch.setattr(losses, 'compute_policy_gradient_loss',
                       lambda log_probs, advantages: original(log_probs, -advantages))
   experiment.train(cue_config(tmp_path / 'flipped'), env_factory=make_cue_environment)
   broken = np.mean(episode_returns(tmp_path / 'flipped')[-40:])
@@ -99,8 +105,8 @@ def test_pong_train_checkpoint_resume_and_test(tmp_path):
 def test_prefetcher_ends_with_the_queue_even_with_a_batch_nobody_took():
   queue = tf.queue.FIFOQueue(10, [tf.int32], shapes=[[]])
   queue.enqueue_many([tf.range(3)])  # One batch waits in the prefetcher; it holds the next.
-  prefetcher = experiment.Prefetcher(queue, [np.int32(0)], 1, '/device:CPU:0')
-  assert prefetcher.get(threading.Event()) == [0]
+  prefetcher = prefetch.Prefetcher(queue, [np.int32(0)], 1, '/device:CPU:0')
+  assert prefetcher.get(threading.Event()).unrolls == [0]
   queue.close(cancel_pending_enqueues=True)
   closing = threading.Thread(target=prefetcher.close)  # Returns once the prefetch thread has ended.
   closing.start()
@@ -108,7 +114,8 @@ def test_prefetcher_ends_with_the_queue_even_with_a_batch_nobody_took():
   assert not closing.is_alive(), 'the prefetch thread still holds the queue'
 
 
-def _random_batch(example, batch_size, num_actions, rng):
+def random_batch(example, batch_size, num_actions, rng):
+  """A batch of `batch_size` random values shaped as the Unroll `example`."""
   def fill(x):
     shape = (batch_size,) + x.shape
     if x.dtype == object:
@@ -147,19 +154,19 @@ def test_learner_unroll_recomputes_the_behaviour_policy_of_the_actors_unrolls(tm
   group = environments.EnvironmentGroup(make_cue_environment, [
       dict(level_name='test/cue', seed=seed, is_test=False, config=None) for seed in (1, 2, 3)])
   spec = group.spec
-  agent = experiment.build_agent(config, spec)
-  inference = experiment.make_inference(agent, spec, max_batch_size=3, timeout_ms=1.)
+  agent = agents.build_agent(config, spec)
+  inference = acting.make_inference(agent, spec, max_batch_size=3, timeout_ms=1.)
   try:
-    actor = experiment.Actor(['test/cue'] * 3, [0, 1, 2], [_InProcess(group)], inference,
-                             experiment.actor_initial_state(agent), spec.num_actions)
+    actor = acting.Actor(['test/cue'] * 3, [0, 1, 2], [_InProcess(group)], inference,
+                             agents.actor_initial_state(agent), spec.num_actions)
     unrolls = [actor.unroll(7) for _ in range(3)]  # Episodes of 10 steps: some end mid-unroll.
   finally:
     inference.close()
   for unroll in unrolls:
     unroll = tree.map_structure(tf.convert_to_tensor, unroll)
-    agent_outputs = experiment._time_major(unroll.agent_outputs)  # pylint: disable=protected-access
+    agent_outputs = trajectories.swap_time_and_batch(unroll.agent_outputs)
     outputs, _ = agent.unroll(agent_outputs.action,
-                              experiment._time_major(unroll.env_outputs),  # pylint: disable=protected-access
+                              trajectories.swap_time_and_batch(unroll.env_outputs),
                               unroll.agent_state)
     for name in ('policy_logits', 'baseline'):
       np.testing.assert_allclose(getattr(outputs, name)[:-1], getattr(agent_outputs, name)[1:],
@@ -179,17 +186,17 @@ def test_checkpoint_restores_weights_optimiser_state_and_frames(tmp_path, optimi
   config = make_config(tmp_path, level_name='synthetic/dmlab', network='shallow', unroll_length=5,
                        batch_size=3, total_environment_frames=10_000, optimizer=optimizer)
   spec = environments.environment_spec('synthetic/dmlab')
-  agent = experiment.build_agent(config, spec)
-  learner = experiment.Learner(agent, config)
-  batch = _random_batch(experiment.unroll_example(agent, spec, config.unroll_length),
+  agent = agents.build_agent(config, spec)
+  learner = learner_lib.Learner(agent, config)
+  batch = random_batch(trajectories.unroll_example(agent, spec, config.unroll_length),
                         config.batch_size, spec.num_actions, np.random.default_rng(0))
   for _ in range(2):
-    learner.train_step(batch)
-  path = experiment.make_checkpoint(agent, learner).save(tmp_path / 'ckpt')
+    learner.train_step(prefetch.fresh_batch(batch))
+  path = learner_lib.make_checkpoint(agent, learner).save(tmp_path / 'ckpt')
 
-  restored_agent = experiment.build_agent(dataclasses.replace(config, seed=7), spec)
-  restored = experiment.Learner(restored_agent, config)
-  experiment.make_checkpoint(restored_agent, restored).restore(path).assert_consumed()
+  restored_agent = agents.build_agent(dataclasses.replace(config, seed=7), spec)
+  restored = learner_lib.Learner(restored_agent, config)
+  learner_lib.make_checkpoint(restored_agent, restored).restore(path).assert_consumed()
   assert int(restored.num_env_frames.numpy()) == 2 * config.frames_per_step
   saved = [*agent.trainable_variables, *optimiser_state(learner.optimizer)]
   loaded = [*restored_agent.trainable_variables, *optimiser_state(restored.optimizer)]
@@ -205,8 +212,8 @@ def test_checkpoint_restores_weights_optimiser_state_and_frames(tmp_path, optimi
 def test_optimiser_mean_square_starts_at_one_as_tf1_rmsprop(tmp_path):
   config = make_config(tmp_path, level_name='synthetic/dmlab', network='shallow')
   spec = environments.environment_spec('synthetic/dmlab')
-  agent = experiment.build_agent(config, spec)
-  learner = experiment.Learner(agent, config)
+  agent = agents.build_agent(config, spec)
+  learner = learner_lib.Learner(agent, config)
   assert all(np.all(ms.numpy() == 1) for ms in learner.optimizer.ms)
   weights = [v.numpy() for v in agent.trainable_variables]
   assert all(np.array_equal(w, v.numpy()) for w, v in zip(weights, agent.trainable_variables))
@@ -217,7 +224,7 @@ def test_center_frames_flag_reaches_the_agent(tmp_path):
   for center_frames, expected in ((False, 1.), (True, .5)):
     config = make_config(tmp_path, level_name='synthetic/dmlab', network='shallow',
                          center_frames=center_frames)
-    agent = experiment.build_agent(config, spec)
+    agent = agents.build_agent(config, spec)
     assert float(agent.torso_input(tf.constant(255, tf.uint8))) == expected
 
 
@@ -227,8 +234,8 @@ def test_adams_first_update_moves_every_weight_by_the_learning_rate(tmp_path):
   config = make_config(tmp_path, level_name='synthetic/dmlab', network='shallow', optimizer='adam',
                        learning_rate=1e-3, adam_epsilon=1e-12, gradient_clip_norm=0.)
   spec = environments.environment_spec('synthetic/dmlab')
-  agent = experiment.build_agent(config, spec)
-  learner = experiment.Learner(agent, config)
+  agent = agents.build_agent(config, spec)
+  learner = learner_lib.Learner(agent, config)
   assert int(learner.optimizer.step.numpy()) == 0
   rng = np.random.default_rng(0)
   gradients = [tf.constant(rng.normal(size=v.shape), tf.float32) for v in agent.trainable_variables]
@@ -245,7 +252,7 @@ def test_adams_first_update_moves_every_weight_by_the_learning_rate(tmp_path):
     ('soft_asymmetric_paper', [-5., 5.], [0.3 * np.tanh(-5.), 5 * np.tanh(5.)]),
 ])
 def test_reward_clipping(method, rewards, expected):
-  np.testing.assert_allclose(experiment.clip_rewards(tf.constant(rewards), method), expected,
+  np.testing.assert_allclose(losses.clip_rewards(tf.constant(rewards), method), expected,
                              rtol=1e-6)
 
 
@@ -281,12 +288,12 @@ def test_command_line_refuses_bad_flags_before_any_work(tmp_path):
 @pytest.mark.parametrize('suite', ['dmlab30', 'atari57'])
 def test_running_human_normalized_score_needs_every_level(tmp_path, suite):
   config = make_config(tmp_path, level_name=suite, num_actors=60)
-  monitor = experiment.Monitor(config, tf.summary.create_noop_writer())
-  levels = sorted(set(experiment.actor_levels(config)))
+  monitor = progress.Monitor(config, tf.summary.create_noop_writer())
+  levels = sorted(set(levels_lib.actor_levels(config)))
   for level in levels[1:]:
-    monitor._recent[level].append(1000.)  # pylint: disable=protected-access
+    monitor._recent[level].append(1000.)
   assert monitor.human_normalized_score() is None  # One level has not finished an episode.
-  monitor._recent[levels[0]].append(1000.)  # pylint: disable=protected-access
+  monitor._recent[levels[0]].append(1000.)
   score = monitor.human_normalized_score()
   assert score is not None and score > 0
   monitor.close()

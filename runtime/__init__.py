@@ -1,0 +1,28 @@
+"""The IMPALA runtime: everything experiment.py runs, one job a module.
+
+How data flows in training:
+
+    environments (processes) --steps--> actors (acting.py: threads, batched inference)
+        --unrolls--> trajectory queue (trajectories.py) --batches--> prefetch (prefetch.py,
+        mixing in replay.py's buffer) --> learner (learner.py, losses.py; training_loop.py)
+        --weights--> actors (cluster.py: shared by name, across machines)
+
+Modules, roughly in that order:
+  config.py         every setting once: the Config, its flags, the checks and the Atari presets
+  run_config.py     the configuration a run records in its logdir; test mode and resume read it
+  levels.py         the levels actors and test mode play (one, DMLab-30 or Atari-57)
+  agents.py         the configured network, and an actor's initial core state
+  acting.py         environment processes, actors, their batched inference, the actor pool
+  dynamic_batching.py  batching inference requests from several threads into one call
+  trajectories.py   unrolls, their signatures, the trajectory queue, time-major batches
+  prefetch.py       batches taken off the queue one ahead of the learner (the StagingArea's role)
+  replay.py         experience replay: a FIFO buffer of unrolls, sampled uniformly
+  losses.py         the V-trace actor-critic loss
+  learner.py        optimiser, annealed learning rate, frame counter, checkpoints
+  training_loop.py  the learner's loop: train, report, checkpoint
+  progress.py       episodes and summaries to TensorBoard, episodes.csv and the console; stopping
+  one_machine.py    train on this machine
+  cluster.py        the learner and actor tasks over TensorFlow's distributed runtime
+  local_cluster.py  --local_cluster: those tasks as processes of this machine, supervised
+  evaluation.py     test mode
+"""

@@ -1,0 +1,214 @@
+"""Learner and actors as processes, over TensorFlow's own distributed runtime.
+
+The learner's server hosts the trajectory queue and a copy of the weights, both on its CPU and found
+by name: actor tasks build ops on '/job:learner' that name the same shared resources. Only the
+learner is in the learner's cluster spec; each actor task joins as a job of its own, so actors come
+and go without the learner knowing them in advance.
+"""
+import os
+import queue as py_queue
+import socket
+import sys
+import time
+
+from absl import logging
+import tensorflow as tf
+
+import environments
+from runtime import acting
+from runtime import agents
+from runtime import dynamic_batching
+from runtime import levels as levels_lib
+from runtime import learner as learner_lib
+from runtime import prefetch
+from runtime import progress
+from runtime import replay
+from runtime import run_config
+from runtime import trajectories
+from runtime import training_loop
+
+SHARED_DEVICE = '/job:learner/replica:0/task:0/device:CPU:0'
+_RUNNING, _FINISHED = 1, 2
+_ACTOR_POLL_SECS = 2.
+
+
+class SharedWeights:
+  """The learner's weights (and whether it runs) as named variables on the learner's CPU."""
+
+  def __init__(self, variables):
+    self._variables = list(variables)
+    with tf.device(SHARED_DEVICE):
+      self._handles = [tf.raw_ops.VarHandleOp(dtype=v.dtype, shape=v.shape,
+                                              container=trajectories.CONTAINER,
+                                              shared_name=f'weights/{i}/{v.name}')
+                       for i, v in enumerate(self._variables)]
+      self._state = tf.raw_ops.VarHandleOp(dtype=tf.int32, shape=[], container=trajectories.CONTAINER,
+                                           shared_name='run_state')
+
+  def publish(self):
+    """Learner: copies its weights to the shared ones."""
+    with tf.device(SHARED_DEVICE):
+      for handle, variable in zip(self._handles, self._variables):
+        tf.raw_ops.AssignVariableOp(resource=handle, value=variable)
+
+  def fetch(self):
+    """Actor: copies the shared weights into its agent."""
+    with tf.device(SHARED_DEVICE):
+      values = [tf.raw_ops.ReadVariableOp(resource=h, dtype=v.dtype)
+                for h, v in zip(self._handles, self._variables)]
+    for variable, value in zip(self._variables, values):
+      variable.assign(value)
+
+  def set_state(self, state):
+    with tf.device(SHARED_DEVICE):
+      tf.raw_ops.AssignVariableOp(resource=self._state, value=tf.constant(state, tf.int32))
+
+  def state(self):
+    """_RUNNING or _FINISHED; 0 before the learner has published its weights."""
+    with tf.device(SHARED_DEVICE):
+      try:
+        return int(tf.raw_ops.ReadVariableOp(resource=self._state, dtype=tf.int32).numpy())
+      except tf.errors.FailedPreconditionError:
+        return 0  # Not created yet.
+
+
+class LearnerUnreachableError(RuntimeError):
+  pass
+
+
+def wait_for_learner(address, timeout):
+  """Waits until the learner's port accepts connections; LearnerUnreachableError after `timeout` s."""
+  host, _, port = address.rpartition(':')
+  deadline = time.monotonic() + timeout
+  while True:
+    try:
+      with socket.create_connection((host, int(port)), timeout=2):
+        return
+    except OSError:
+      if time.monotonic() > deadline:
+        raise LearnerUnreachableError(
+            f'no learner answered at --learner_address={address} within {timeout:g} s '
+            '(--learner_timeout_secs): start it first (--job_name=learner --task=0) or check the '
+            'address') from None
+      time.sleep(1)
+
+
+def _free_port():
+  with socket.socket() as s:
+    s.bind(('localhost', 0))
+    return s.getsockname()[1]
+
+
+def run_learner_task(config):
+  """The learner process: serves the queue and the weights, trains, checkpoints."""
+  run_config.write(config)
+  env_spec = environments.environment_spec(levels_lib.actor_levels(config)[0], config.env_config)
+  tf.config.experimental_connect_to_cluster(
+      tf.train.ClusterSpec({'learner': [config.learner_address]}), job_name='learner', task_index=0)
+  device = learner_lib.learner_device()
+  agent, learner, checkpoints = learner_lib.learner_setup(config, env_spec, device)
+  example = trajectories.unroll_example(agent, env_spec, config.unroll_length)
+  trajectory_queue = trajectories.make_trajectory_queue(example, config.batch_size, SHARED_DEVICE)
+  weights = SharedWeights(agent.trainable_variables)
+  weights.publish()
+  weights.set_state(_RUNNING)
+  logging.info('Learner serving at %s (TensorFlow servers listen on every interface: keep the '
+               'cluster on a private network).', config.learner_address)
+  stop = progress.Stop()
+  restore_signals = progress.handle_signals(stop)
+  prefetcher = prefetch.Prefetcher(trajectory_queue, example, config.batch_size, device,
+                                   *replay.make_buffer(config, example))
+  try:
+    frames = training_loop.run_learner(config, learner, prefetcher, checkpoints, stop,
+                                       after_step=weights.publish)
+  finally:
+    if int(learner.num_env_frames.numpy()) >= config.total_environment_frames:
+      weights.set_state(_FINISHED)  # Before the queue closes, so actors take it for the end.
+    trajectory_queue.close(cancel_pending_enqueues=True)
+    prefetcher.close()
+    restore_signals()
+  if frames >= config.total_environment_frames:
+    time.sleep(_ACTOR_POLL_SECS * 2)  # Serve the state a little longer, for actors to read it.
+  return frames
+
+
+def run_actor_task(config, env_factory=environments.create_environment):
+  """An actor process: plays its actors with the learner's latest weights, feeding its queue.
+
+  If the learner goes away, this process waits for it to come back (up to learner_timeout_secs) and
+  restarts itself to reconnect: TensorFlow's remote contexts do not survive a restarted server.
+  """
+  actor_ids = list(range(config.task, config.num_actors, config.num_actor_tasks))
+  wait_for_learner(config.learner_address, config.learner_timeout_secs)
+  job = f'actor_{config.task}'
+  address = config.actor_address or f'localhost:{_free_port()}'
+  tf.config.experimental_connect_to_cluster(
+      tf.train.ClusterSpec({'learner': [config.learner_address], job: [address]}),
+      job_name=job, task_index=0)
+  groups = acting.start_environments(config, actor_ids, is_test=False, env_factory=env_factory)
+  stop = progress.Stop()
+  restore_signals = progress.handle_signals(stop)
+  pool = None
+  finished = False
+  try:
+    env_spec = groups[0].process.spec
+    agent = agents.build_agent(config, env_spec)
+    trajectory_queue = trajectories.make_trajectory_queue(
+        trajectories.unroll_example(agent, env_spec, config.unroll_length), config.batch_size,
+        SHARED_DEVICE)
+    weights = SharedWeights(agent.trainable_variables)
+    deadline = time.monotonic() + config.learner_timeout_secs
+    while weights.state() == 0:  # Connected before the learner published its weights.
+      if time.monotonic() > deadline:
+        raise LearnerUnreachableError('the learner never published its weights')
+      time.sleep(1)
+    weights.fetch()
+    # Remote ops from several threads at once deadlocked in TF 2.21's eager runtime: actor threads
+    # hand their unrolls over, and this thread alone talks to the learner.
+    unrolls = py_queue.Queue(maxsize=1)
+
+    def hand_over(flat):
+      while not stop.event.is_set():
+        try:
+          return unrolls.put(flat, timeout=0.5)
+        except py_queue.Full:
+          pass
+
+    pool = acting.ActorPool(config, groups, agent, env_spec, hand_over, stop)
+    logging.info('Actor task %d plays actors %s with the learner at %s.', config.task, actor_ids,
+                 config.learner_address)
+    last_poll = time.monotonic()
+    while not stop.event.is_set():
+      try:
+        trajectory_queue.enqueue_many(unrolls.get(timeout=_ACTOR_POLL_SECS))
+        weights.fetch()  # Every unroll starts with the learner's latest weights.
+      except py_queue.Empty:
+        pass
+      if time.monotonic() - last_poll > _ACTOR_POLL_SECS:
+        last_poll = time.monotonic()
+        finished = weights.state() == _FINISHED
+        if finished:
+          stop.event.set()
+  except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.InternalError,
+          tf.errors.CancelledError) as e:
+    stop.fail(e)
+    if isinstance(e, tf.errors.CancelledError):  # The learner closed its queue: has it finished?
+      try:
+        finished = weights.state() == _FINISHED
+      except tf.errors.OpError:
+        pass
+  finally:
+    if pool is not None:
+      pool.close()
+    restore_signals()
+    acting.close_environments(groups)
+  if finished:
+    logging.info('The learner has finished: stopping.')
+  if finished or stop.error is None:
+    return
+  if isinstance(stop.error, (tf.errors.OpError, dynamic_batching.BatcherClosedError)):
+    logging.warning('Lost the learner (%s); reconnecting when it is back.',
+                    str(stop.error).splitlines()[0][:200])
+    wait_for_learner(config.learner_address, config.learner_timeout_secs)
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+  raise stop.error

@@ -1,0 +1,284 @@
+"""The run's configuration: every setting declared once, as a field of `Config`, with its flag's help.
+
+The flags are derived from the fields (`define_flags`), so the two cannot drift apart. `build(**given)`
+turns the settings a user gave into a checked `Config`: the paper's Atari values for the Atari settings
+not given, what a baseline agent decides itself, and every value checked, with a ValueError naming the
+flag before any work starts. Fields marked `run=True` shape the network or the environment: a run
+records them in its logdir and later commands take them from there (`runtime.run_config`).
+
+Defaults are the original release's (DeepMind Lab settings).
+"""
+import dataclasses
+import os
+
+from absl import flags
+from absl import logging
+
+import environments
+import networks
+from runtime import levels as levels_lib
+from runtime import replay
+import vtrace
+
+# IMPALA, then the baselines (baselines/): A3C and batched A2C (the paper's Table 1), and the A3C paper's
+# asynchronous value-based methods.
+AGENTS = ('impala', 'a3c', 'a2c', 'one_step_q', 'one_step_sarsa', 'n_step_q')
+Q_AGENTS = ('one_step_q', 'one_step_sarsa', 'n_step_q')
+ASYNC_AGENTS = ('a3c',) + Q_AGENTS  # Actor-learner threads, each updating the shared weights.
+
+# Paper appendix G.1 (Atari experts), for the settings not given.
+ATARI_HYPERPARAMETERS = dict(
+    network='shallow', use_lstm=False, unroll_length=20, batch_size=32, entropy_cost=0.01,
+    learning_rate=0.0006, epsilon=0.01, gradient_clip_norm=40., total_environment_frames=int(2e8))
+# The baselines keep those but for the A3C paper's t_max = 5 and RMSProp epsilon 0.1.
+A3C_ATARI_HYPERPARAMETERS = dict(ATARI_HYPERPARAMETERS, unroll_length=5, epsilon=0.1)
+
+# Checks a setting's value must pass: (what the message says, the test).
+POSITIVE = ('must be positive', lambda v: v > 0)
+NON_NEGATIVE = ('must be >= 0', lambda v: v >= 0)
+UNIT_INTERVAL = ('must be in [0, 1]', lambda v: 0 <= v <= 1)
+PROPORTION = ('must be in [0, 1)', lambda v: 0 <= v < 1)
+
+
+def setting(default, help_text, *, choices=None, check=None, run=False):
+  """A Config field and its flag. run: it shapes the network or environment (see the docstring)."""
+  return dataclasses.field(default=default, metadata=dict(
+      help=help_text, choices=choices, check=check, run=run))
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  """Everything a run is decided by; make one with `build`, which checks it."""
+  # The original's flags, names and defaults.
+  logdir: str = setting('/tmp/agent', 'TensorFlow log directory.')
+  mode: str = setting('train', 'Training or test mode.', choices=('train', 'test'))
+  test_num_episodes: int = setting(10, 'Number of episodes per level (test mode).', check=POSITIVE)
+  task: int = setting(-1, 'Task id. Use -1 for local training.')
+  job_name: str = setting('learner', 'Job name. Ignored when task is -1.',
+                          choices=('learner', 'actor'))
+  learner_address: str = setting('localhost:8001',
+                                 "The learner's TensorFlow server, host:port (distributed training).")
+  actor_address: str = setting('', "This actor task's own server, host:port, reachable by the learner; "
+                               "'' picks a free port on localhost.")
+  num_actor_tasks: int = setting(0, 'Actor processes; actor task i plays actors i, i + N, ... 0: one '
+                                 'per actor, as the original.')
+  learner_timeout_secs: float = setting(600., 'How long an actor waits for an unreachable learner.',
+                                        check=POSITIVE)
+  local_cluster: bool = setting(False, 'Start the learner and the actor tasks as processes on this '
+                                'machine, restart actor tasks that die, and stop them all together.')
+  total_environment_frames: int = setting(
+      int(1e9), 'Total environment frames to train for (agent steps x action repeats).', check=POSITIVE)
+  num_actors: int = setting(4, 'Number of actors.', check=POSITIVE)
+  batch_size: int = setting(2, 'Batch size for training (unrolls).', check=POSITIVE)
+  unroll_length: int = setting(100, 'Unroll length in agent steps.', check=POSITIVE)
+  num_action_repeats: int = setting(4, 'Number of action repeats.', check=POSITIVE, run=True)
+  seed: int = setting(1, 'Random seed: of the weights, and actor i plays with seed + i.')
+  entropy_cost: float = setting(0.00025, 'Entropy cost/multiplier.', check=NON_NEGATIVE)
+  baseline_cost: float = setting(.5, 'Baseline cost/multiplier.', check=NON_NEGATIVE)
+  discounting: float = setting(.99, 'Discounting factor.', check=UNIT_INTERVAL)
+  reward_clipping: str = setting(
+      'abs_one', "Reward clipping in the loss: abs_one clips to [-1, 1]; soft_asymmetric is the "
+      "original code's tanh squashing, soft_asymmetric_paper the paper's Figure D.1 one.",
+      choices=('abs_one', 'soft_asymmetric', 'soft_asymmetric_paper'))
+  dataset_path: str = setting('', 'Path to the dataset (psychlab levels need it).')
+  level_name: str = setting(
+      'explore_goal_locations_small', "A DeepMind Lab level, 'dmlab30', 'atari/<game>' (an ale-py id "
+      "such as atari/pong), 'atari57', or 'synthetic/dmlab'.", run=True)
+  width: int = setting(96, 'Width of observation (DeepMind Lab).', check=POSITIVE, run=True)
+  height: int = setting(72, 'Height of observation (DeepMind Lab).', check=POSITIVE, run=True)
+  learning_rate: float = setting(0.00048, 'Learning rate.', check=POSITIVE)
+  decay: float = setting(.99, 'RMSProp optimizer decay.', check=UNIT_INTERVAL)
+  momentum: float = setting(0., 'RMSProp momentum.', check=NON_NEGATIVE)
+  epsilon: float = setting(.1, 'RMSProp epsilon.', check=POSITIVE)
+  # What the port adds.
+  optimizer: str = setting(
+      'rmsprop', "The learner's optimiser: RMSProp as the original (--decay, --momentum, --epsilon) "
+      'or Adam (--adam_epsilon), as RLlib and SEED RL train V-trace agents.',
+      choices=('rmsprop', 'adam'), run=True)
+  adam_epsilon: float = setting(1e-8, 'Adam epsilon (--optimizer=adam).', check=POSITIVE)
+  network: str = setting(
+      'deep', "Torso: the 15-layer ResNet or the shallow CNN (the paper's), or the Nature DQN CNN.",
+      choices=networks.NETWORKS, run=True)
+  use_lstm: bool = setting(True, 'LSTM core; without it the agent is feed-forward.', run=True)
+  he_init: bool = setting(False, "Torso weights start with variance 2/fan_in (He et al.) instead of "
+                          "Sonnet's default, the original's (0.77/fan_in).", run=True)
+  center_frames: bool = setting(
+      False, "The torso reads frames scaled to [-0.5, 0.5] instead of the original's [0, 1]: a "
+      'uniform background then adds little to each filter\'s response, and first-layer filters do '
+      'not all die at once (Atari: learns Pong far faster).', run=True)
+  gradient_clip_norm: float = setting(0., 'Global gradient norm clipping; 0: none (the original).',
+                                      check=NON_NEGATIVE)
+  correction: str = setting('vtrace', "Off-policy correction (the paper's Table 2).",
+                            choices=vtrace.CORRECTIONS)
+  replay_proportion: float = setting(
+      0., "Share of each batch's unrolls replayed from a FIFO buffer of past unrolls (the paper's "
+      'experience replay, Table 2: 0.5); the rest are fresh. 0: no replay.', check=PROPORTION)
+  replay_buffer_size: int = setting(10_000, 'Unrolls the replay buffer holds (the paper: 10,000).',
+                                    check=NON_NEGATIVE)
+  atari_full_action_space: bool = setting(
+      False, 'All 18 Atari actions (atari57 always uses them).', run=True)
+  max_episode_frames: int = setting(108_000, 'Atari episodes are cut off after this many frames.',
+                                    check=POSITIVE)
+  test_noop_max: int = setting(30, 'Atari test episodes start with 1 to this many no-ops.',
+                               check=NON_NEGATIVE)
+  checkpoint_secs: int = setting(600, 'Seconds between checkpoints (one is also written at exit).',
+                                 check=POSITIVE)
+  summary_secs: int = setting(10, 'Seconds between summaries and progress lines.', check=POSITIVE)
+  actor_threads: int = setting(4, 'Threads that drive the actors, each stepping its share of them '
+                               'together (one inference request per step for the share).',
+                               check=POSITIVE)
+  inference_timeout_ms: float = setting(5., 'How long batched inference waits for more actors.',
+                                        check=NON_NEGATIVE)
+  envs_per_process: int = setting(
+      1, 'Environments each environment process hosts, stepped one after another. 1, as the '
+      'original: a process per actor. More costs less per step where steps are cheap (Atari) and '
+      'cores few.', check=POSITIVE)
+  agent: str = setting(
+      'impala', 'The agent: IMPALA, or a baseline of the paper (A3C, batched A2C) or of the A3C paper '
+      '(asynchronous one-step Q, one-step Sarsa, n-step Q); see baselines/.', choices=AGENTS, run=True)
+  a2c_sync: str = setting(
+      'trajectory', "--agent=a2c: 'step' steps every actor's environment together with one inference "
+      "call; 'trajectory' lets each actor (its own thread) play its unroll alone: the paper's Table 1 "
+      'variants.', choices=('step', 'trajectory'))
+  dynamic_batching: bool = setting(
+      True, "Batch the actor threads' inference together (IMPALA, --agent=a2c --a2c_sync=trajectory); "
+      'without it each thread runs its own.')
+  target_update_frames: int = setting(40_000, 'Q-learning agents: frames between target network '
+                                      'updates.', check=POSITIVE)
+  exploration_anneal_frames: int = setting(
+      4_000_000, "Q-learning agents: frames over which each thread's epsilon anneals from 1 to its "
+      'final value.', check=POSITIVE)
+
+  @property
+  def frames_per_step(self):
+    """Environment frames consumed by one learner step."""
+    return self.unroll_length * self.batch_size * self.num_action_repeats
+
+  @property
+  def env_config(self):
+    """What the environments read of the configuration."""
+    return environments.EnvConfig(
+        width=self.width, height=self.height, num_action_repeats=self.num_action_repeats,
+        dataset_path=self.dataset_path, level_cache_dir=os.path.join(self.logdir, 'level_cache'),
+        atari_full_action_space=self.atari_full_action_space,
+        max_episode_frames=self.max_episode_frames, noop_max=self.test_noop_max)
+
+
+FIELDS = {field.name: field for field in dataclasses.fields(Config)}
+RUN_SETTINGS = tuple(name for name, field in FIELDS.items() if field.metadata['run'])
+
+
+def define_flags(flag_values=flags.FLAGS):
+  """An absl flag for every field not yet defined, with the field's default and help."""
+  for name, field in FIELDS.items():
+    if name in flag_values:
+      continue
+    meta = field.metadata
+    if meta['choices']:
+      flags.DEFINE_enum(name, field.default, list(meta['choices']), meta['help'],
+                        flag_values=flag_values)
+    else:
+      define = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer, float: flags.DEFINE_float,
+                str: flags.DEFINE_string}[field.type]
+      define(name, field.default, meta['help'], flag_values=flag_values)
+
+
+def given_flags(flag_values=flags.FLAGS):
+  """{name: value} of the settings given on the command line (or set by a flagsaver)."""
+  return {name: flag_values[name].value for name in FIELDS
+          if name in flag_values and not flag_values[name].using_default_value}
+
+
+def is_atari(level_name):
+  return level_name == 'atari57' or level_name.startswith('atari/')
+
+
+def build(**given):
+  """The checked Config of the settings `given`; ValueError, naming the flag, for a bad value.
+
+  Settings not given take their defaults, or for Atari levels the paper's Atari values.
+  """
+  unknown = sorted(set(given) - set(FIELDS))
+  if unknown:
+    raise ValueError(f'unknown settings {unknown}')
+  values = {name: field.default for name, field in FIELDS.items()}
+  values.update(given)
+  if is_atari(values['level_name']):
+    preset = ATARI_HYPERPARAMETERS if values['agent'] == 'impala' else A3C_ATARI_HYPERPARAMETERS
+    defaults = {k: v for k, v in preset.items() if k not in given}
+    values.update(defaults)
+    if defaults:
+      logging.info("Atari level: the paper's Atari values for flags not given: %s", defaults)
+  if values['level_name'] == 'atari57':
+    values['atari_full_action_space'] = True
+  for name, field in FIELDS.items():
+    check = field.metadata['check']
+    if check and not check[1](values[name]):
+      raise ValueError(f'--{name} {check[0]}, got {values[name]}')
+  values['num_actor_tasks'] = values['num_actor_tasks'] or values['num_actors']
+  _check_distributed(values)
+  _resolve_agent(values, given)
+  replay.check_settings(values)
+  config = Config(**values)
+  for level in set(levels_lib.actor_levels(config) + levels_lib.test_levels(config)):
+    _check_level_name(level)
+  return config
+
+
+def _resolve_agent(values, given):
+  """Sets what a baseline agent decides itself; refuses settings given that contradict it."""
+  agent = values['agent']
+  if agent == 'impala':
+    return
+  if values['task'] != -1 or values['local_cluster']:
+    raise ValueError(f'--agent={agent} trains on one machine: leave --task at -1 and --local_cluster '
+                     'off (only IMPALA runs distributed)')
+  decided = {'correction': 'none'}  # On-policy: actors act with the weights the update uses.
+  if agent == 'a2c':
+    # One unroll from every actor per update, played by one thread ('step') or a thread each.
+    decided.update(batch_size=values['num_actors'],
+                   actor_threads=1 if values['a2c_sync'] == 'step' else values['num_actors'])
+  else:
+    decided.update(batch_size=1, actor_threads=values['num_actors'])  # A thread per actor.
+  for name, value in decided.items():
+    if name in given and given[name] != value:
+      raise ValueError(f'--{name}={given[name]} does not fit --agent={agent}, which uses '
+                       f'{value} (see baselines/)')
+  values.update(decided)
+  if values['actor_threads'] > 1 and values['envs_per_process'] != 1:
+    raise ValueError(f'--agent={agent} plays each environment from a thread of its own: '
+                     f'--envs_per_process must be 1, got {values["envs_per_process"]}')
+
+
+def _check_address(flag, address):
+  host, _, port = address.rpartition(':')
+  if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    raise ValueError(f'--{flag} must be host:port, got {address!r}')
+
+
+def _check_distributed(values):
+  if not 0 < values['num_actor_tasks'] <= values['num_actors']:
+    raise ValueError(f'--num_actor_tasks must be in [1, --num_actors={values["num_actors"]}], '
+                     f'got {values["num_actor_tasks"]}')
+  _check_address('learner_address', values['learner_address'])
+  if values['actor_address']:
+    _check_address('actor_address', values['actor_address'])
+  if values['task'] == -1:
+    return  # Training on this machine, or --local_cluster starting the tasks.
+  if values['local_cluster']:
+    raise ValueError('--local_cluster starts the tasks itself: leave --task at -1')
+  if values['mode'] != 'train':
+    raise ValueError('--job_name/--task: test mode runs on one machine; leave --task at -1')
+  if values['job_name'] == 'learner' and values['task'] != 0:
+    raise ValueError(f'--task must be 0 for the learner, got {values["task"]}')
+  if values['job_name'] == 'actor' and not 0 <= values['task'] < values['num_actor_tasks']:
+    raise ValueError(f'--task must be in [0, --num_actor_tasks={values["num_actor_tasks"]}) for an '
+                     f'actor, got {values["task"]}')
+
+
+def _check_level_name(level):
+  """Fails early, with the environment's own message, on a level that cannot be played."""
+  try:
+    environments.environment_spec(level, environments.EnvConfig())
+  except ValueError as e:
+    raise ValueError(f'--level_name: {e}') from None

@@ -1,0 +1,89 @@
+"""The IMPALA loss: V-trace targets, policy gradient, baseline and entropy terms (paper section 4)."""
+import tensorflow as tf
+import tree
+
+import vtrace
+
+
+def clip_rewards(rewards, method):
+  if method == 'abs_one':
+    return tf.clip_by_value(rewards, -1., 1.)
+  if method == 'soft_asymmetric':  # The original code.
+    squeezed = tf.tanh(rewards / 5.0)
+    return tf.where(rewards < 0, .3 * squeezed, squeezed) * 5.
+  if method == 'soft_asymmetric_paper':  # The paper's Figure D.1 caption.
+    squeezed = tf.tanh(rewards)
+    return .3 * tf.minimum(squeezed, 0.) + 5. * tf.maximum(squeezed, 0.)
+  raise ValueError(f'unknown reward clipping {method!r}')
+
+
+def compute_baseline_loss(advantages):
+  return .5 * tf.reduce_sum(tf.square(advantages))
+
+
+def compute_entropy_loss(logits):
+  policy = tf.nn.softmax(logits)
+  log_policy = tf.nn.log_softmax(logits)
+  return tf.reduce_sum(policy * log_policy)  # The negative entropy, summed over time and batch.
+
+
+def compute_policy_gradient_loss(action_log_probs, advantages):
+  return -tf.reduce_sum(action_log_probs * tf.stop_gradient(advantages))
+
+
+def impala_loss(agent, batch, config, replayed=None):
+  """The loss of `agent` on a time-major Unroll batch; returns (total, dict of its terms and
+  diagnostics). Reads config's discounting, reward_clipping, correction and the costs.
+
+  replayed: bool [B], the unrolls that came from the replay buffer; the diagnostics then tell how
+  off-policy the fresh and the replayed ones are.
+  """
+  learner_outputs, _ = agent.unroll(batch.agent_outputs.action, batch.env_outputs, batch.agent_state)
+  bootstrap_value = learner_outputs.baseline[-1]
+  # After the shift, the actions at time t (in agent_outputs and learner_outputs) are what led to the
+  # environment outputs at time t.
+  agent_outputs = tree.map_structure(lambda t: t[1:], batch.agent_outputs)
+  rewards, _, done, _ = tree.map_structure(lambda t: t[1:], batch.env_outputs)
+  learner_outputs = tree.map_structure(lambda t: t[:-1], learner_outputs)
+
+  discounts = tf.cast(~done, tf.float32) * config.discounting
+  vtrace_returns = vtrace.from_logits(
+      behaviour_policy_logits=agent_outputs.policy_logits,
+      target_policy_logits=learner_outputs.policy_logits,
+      actions=agent_outputs.action,
+      discounts=discounts,
+      rewards=clip_rewards(rewards, config.reward_clipping),
+      values=learner_outputs.baseline,
+      bootstrap_value=bootstrap_value,
+      correction=config.correction)
+  terms = {
+      'policy_gradient_loss': compute_policy_gradient_loss(
+          vtrace_returns.target_action_log_probs, vtrace_returns.pg_advantages),
+      'baseline_loss': config.baseline_cost * compute_baseline_loss(
+          vtrace_returns.vs - learner_outputs.baseline),
+      'entropy_loss': config.entropy_cost * compute_entropy_loss(learner_outputs.policy_logits),
+  }
+  total = tf.add_n(list(terms.values()))
+  terms['total_loss'] = total
+  # How far the actors' policy lags the learner's: 0 when every unroll is played on-policy.
+  abs_log_rhos = tf.abs(vtrace_returns.log_rhos)
+  terms['max_abs_log_rho'] = tf.reduce_max(abs_log_rhos)
+  terms['mean_abs_log_rho'] = tf.reduce_mean(abs_log_rhos)
+  if replayed is not None:
+    terms.update(_by_origin(abs_log_rhos, replayed))
+  return total, terms
+
+
+def _by_origin(abs_log_rhos, replayed):
+  """Mean |log rho| of the fresh and of the replayed unrolls (0 where a batch has none), and the
+  share replayed."""
+  per_unroll = tf.reduce_mean(abs_log_rhos, axis=0)  # [B]
+  replayed = tf.cast(replayed, tf.float32)
+  fresh = 1. - replayed
+  return {
+      'replayed_share': tf.reduce_mean(replayed),
+      'mean_abs_log_rho_fresh': tf.math.divide_no_nan(tf.reduce_sum(per_unroll * fresh),
+                                                      tf.reduce_sum(fresh)),
+      'mean_abs_log_rho_replayed': tf.math.divide_no_nan(tf.reduce_sum(per_unroll * replayed),
+                                                         tf.reduce_sum(replayed)),
+  }

@@ -1,0 +1,131 @@
+"""Progress: finished episodes and loss terms to TensorBoard, `episodes.csv` and the console; stopping
+on a signal, at the frame budget or when a thread fails."""
+import collections
+import csv
+import os
+import signal
+import threading
+import time
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+import atari57
+import dmlab30
+
+
+class Monitor:
+  """Finished episodes to TensorBoard, `<logdir>/episodes.csv` and the console's progress line."""
+
+  def __init__(self, config, writer):
+    self._config = config
+    self._writer = writer
+    self._recent = collections.defaultdict(lambda: collections.deque(maxlen=100))
+    path = os.path.join(config.logdir, 'episodes.csv')
+    new = not os.path.exists(path)
+    self._csv_file = open(path, 'a', newline='')  # pylint: disable=consider-using-with
+    self._csv = csv.writer(self._csv_file)
+    if new:
+      self._csv.writerow(['frames', 'seconds', 'level', 'episode_return', 'episode_frames'])
+    self._start = time.monotonic()
+    self._last_report = (self._start, None)
+    self._last_seen = {}  # Actor index -> when its last unroll was trained on.
+    self._silent = set()
+
+  def actors(self, batch):
+    """Notes which actors sent the batch's unrolls, and logs those that come back."""
+    now = time.monotonic()
+    for actor in np.unique(np.asarray(batch.actor)).tolist():
+      if actor in self._silent:
+        self._silent.discard(actor)
+        logging.info('Actor %d is sending unrolls again.', actor)
+      self._last_seen[actor] = now
+
+  def _check_silent_actors(self, now):
+    limit = 10 * self._config.summary_secs
+    for actor, seen in self._last_seen.items():
+      if actor not in self._silent and now - seen > limit:
+        self._silent.add(actor)
+        logging.warning('Actor %d has sent nothing for %.0f s; training goes on with the others.',
+                        actor, now - seen)
+
+  def episodes(self, batch, frames):
+    """Records the episodes that ended in a batch (those marked done after its first step)."""
+    # A zero length marks the start after a replaced environment process, not an episode.
+    done = (np.asarray(batch.env_outputs.done)[:, 1:] &
+            (np.asarray(batch.env_outputs.info.episode_step)[:, 1:] > 0))
+    if not done.any():
+      return
+    returns = np.asarray(batch.env_outputs.info.episode_return)[:, 1:][done]
+    lengths = np.asarray(batch.env_outputs.info.episode_step)[:, 1:][done]
+    levels = np.repeat(np.asarray(batch.level_name), done.sum(axis=1))
+    seconds = time.monotonic() - self._start
+    with self._writer.as_default(step=frames):
+      for level, episode_return, length in zip(levels, returns, lengths):
+        level = level.decode('utf-8')
+        self._recent[level].append(float(episode_return))
+        self._csv.writerow([frames, f'{seconds:.1f}', level, float(episode_return), int(length)])
+        tf.summary.scalar(f'{level}/episode_return', episode_return)
+        tf.summary.scalar(f'{level}/episode_frames', length)
+    self._csv_file.flush()
+
+  def report(self, frames, steps, terms, extra=''):
+    """Summaries of the loss terms and rates, and a progress line, every `summary_secs`."""
+    now = time.monotonic()
+    last_time, last_frames = self._last_report
+    if last_frames is not None and now - last_time < self._config.summary_secs:
+      return
+    self._last_report = (now, frames)
+    self._check_silent_actors(now)
+    fps = 0. if last_frames is None else (frames - last_frames) / (now - last_time)
+    with self._writer.as_default(step=frames):
+      for name, value in terms.items():
+        tf.summary.scalar(f'learner/{name}', value)
+      tf.summary.scalar('learner/frames_per_second', fps)
+      score = self.human_normalized_score()
+      if score is not None:
+        tf.summary.scalar(f'{self._config.level_name}/human_normalized_score', score)
+    returns = ', '.join(f'{level} {np.mean(r):.2f}' for level, r in sorted(self._recent.items())[:4])
+    logging.info('frames %d (%.1f%%) | %.0f frames/s | steps %d | loss %.3f | mean return (last 100): '
+                 '%s%s%s', frames, 100. * frames / self._config.total_environment_frames, fps, steps,
+                 float(terms['total_loss']), returns or 'no episode yet',
+                 '' if score is None else f' | human-normalised {score:.1f}%', extra)
+
+  def human_normalized_score(self):
+    """The running DMLab-30 (mean, capped) or Atari-57 (median) score, once every level has played."""
+    suite = {'dmlab30': dmlab30, 'atari57': atari57}.get(self._config.level_name)
+    if suite is None:
+      return None
+    returns = {level: list(r) for level, r in self._recent.items()}
+    try:
+      if suite is dmlab30:
+        return dmlab30.compute_human_normalized_score(returns, per_level_cap=100)
+      return atari57.compute_human_normalized_score(returns, aggregate='median')
+    except ValueError:
+      return None  # Not every level has finished an episode yet.
+
+  def close(self):
+    self._csv_file.close()
+
+
+class Stop:
+  """Set on SIGINT/SIGTERM, at the frame budget, or when a thread fails (its error is kept)."""
+
+  def __init__(self):
+    self.event = threading.Event()
+    self.error = None
+
+  def fail(self, error):
+    if self.error is None:
+      self.error = error
+    self.event.set()
+
+
+def handle_signals(stop):
+  """Sets `stop` on SIGINT and SIGTERM; returns a function that restores the previous handlers."""
+  def handler(signum, unused_frame):
+    logging.info('Received signal %d: stopping after the current step.', signum)
+    stop.event.set()
+  previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+  return lambda: [signal.signal(s, h) for s, h in previous.items()]

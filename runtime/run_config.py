@@ -1,0 +1,81 @@
+"""The configuration a training run records in its logdir, and what later commands take from it.
+
+A run writes `<logdir>/config.json` when it starts. Test mode and a resumed run read it: the settings
+that shape the network and the environment (`config.RUN_SETTINGS`: network, LSTM, centring,
+initialisation, action space, frame size, level, ...) come from there, so a checkpoint is never
+evaluated or trained as a different function. A flag given that contradicts the run's is refused.
+"""
+import dataclasses
+import json
+import os
+import tempfile
+
+from absl import logging
+import tensorflow as tf
+
+from runtime import config as config_lib
+from runtime import replay
+
+FILE_NAME = 'config.json'
+
+
+def write(config):
+  """Records `config` in its logdir (atomically: a reader never sees half a file)."""
+  os.makedirs(config.logdir, exist_ok=True)
+  with tempfile.NamedTemporaryFile('w', dir=config.logdir, suffix='.tmp', delete=False) as f:
+    json.dump(dataclasses.asdict(config), f, indent=2, sort_keys=True)
+  os.replace(f.name, os.path.join(config.logdir, FILE_NAME))
+
+
+def load(logdir):
+  """The settings recorded in `logdir`, or None if no run recorded any there."""
+  path = os.path.join(logdir, FILE_NAME)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def _as_flag(name, value):
+  return f'--{name}' if value is True else f'--no{name}' if value is False else f'--{name}={value}'
+
+
+def resolve(given):
+  """The checked Config for a command that gave the settings `given` ({flag name: value}).
+
+  If --logdir holds a recorded run, its RUN_SETTINGS fill in those not given, and one given with
+  another value is refused. Raises ValueError, naming the flag, before any work.
+  """
+  logdir = given.get('logdir', config_lib.FIELDS['logdir'].default)
+  recorded = load(logdir)
+  if recorded is not None:
+    for name in config_lib.RUN_SETTINGS:
+      if name in given and name in recorded and given[name] != recorded[name]:
+        raise ValueError(
+            f'{_as_flag(name, given[name])} contradicts the run in --logdir={logdir}, which was '
+            f'trained with {_as_flag(name, recorded[name])}: leave the flag out to use the run\'s, '
+            'or choose another --logdir')
+    given = {**{n: recorded[n] for n in config_lib.RUN_SETTINGS if n in recorded}, **given}
+  config = config_lib.build(**given)
+  has_checkpoint = tf.train.latest_checkpoint(logdir) is not None
+  if config.mode == 'test' and not has_checkpoint:
+    raise ValueError(f'--mode=test: no checkpoint in --logdir={logdir}; train there first')
+  if recorded is None and has_checkpoint:
+    logging.warning('%s holds a run from before runs recorded their configuration (%s): the flags '
+                    'given are used as they are, and could not be checked against the run\'s.',
+                    logdir, FILE_NAME)
+  if config.mode == 'train' and not (config.task != -1 and config.job_name == 'actor'):
+    _check_writable(logdir)
+    if config.replay_proportion > 0:
+      replay.check_memory_for(config)
+  return config
+
+
+def _check_writable(logdir):
+  """Creates the logdir if needed and writes a file there, or refuses it with the reason."""
+  try:
+    os.makedirs(logdir, exist_ok=True)
+    with tempfile.TemporaryFile(dir=logdir):
+      pass
+  except OSError as e:
+    raise ValueError(f'--logdir={logdir} cannot be created or written: {e.strerror or e}') from None

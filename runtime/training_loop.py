@@ -1,0 +1,81 @@
+"""The learner's loop: train on prefetched batches until the frame budget or a stop, reporting and
+checkpointing as it goes."""
+import time
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+import tree
+
+from runtime import prefetch
+from runtime import progress
+
+
+def run_learner(config, learner, batches, checkpoints, stop, after_step=None, describe=None,
+                stats=None):
+  """Trains `learner` on `batches` (a Prefetcher) until the frame budget or `stop`; returns the frames.
+
+  checkpoints: the learner's tf.train.CheckpointManager; one is written every `checkpoint_secs` and at
+  the end. after_step: called after each update (batched A2C's actors wait for it; the cluster's
+  learner publishes its weights). describe: more for the progress line. `stats`, a dict if given,
+  receives timings for benchmarks: steps, frames and times from the first batch on, the seconds spent
+  in training steps, and the seconds the learner waited for data. The caller closes the queue.
+  """
+  stats = {} if stats is None else stats
+  example = batches.structure
+  train_step = tf.function(learner.train_step, input_signature=[
+      prefetch.batch_signature(example, config.batch_size)])
+  writer = tf.summary.create_file_writer(config.logdir)
+  monitor = progress.Monitor(config, writer)
+  last_checkpoint = time.monotonic()
+  steps = 0
+  try:
+    while not stop.event.is_set() and (
+        int(learner.num_env_frames.numpy()) < config.total_environment_frames):
+      batch = batches.get(stop.event)
+      if batch is None:
+        break
+      step_start = time.monotonic()
+      with tf.device(batches.device):
+        terms = train_step(batch)
+      frames = int(learner.num_env_frames.numpy())  # Waits for the step to finish.
+      if steps == 0:  # Timings start after the first step, which traces the training function.
+        stats.update(first_frames=frames, first_time=time.monotonic(), train_seconds=0.,
+                     wait_seconds_at_first=batches.wait_seconds)
+      else:
+        stats['train_seconds'] += time.monotonic() - step_start
+      if after_step is not None:
+        after_step()
+      steps += 1
+      fresh = fresh_unrolls(batch)  # Replayed unrolls' episodes were counted when they were fresh.
+      monitor.actors(fresh)
+      monitor.episodes(fresh, frames)
+      if batches.replay_buffer is not None:
+        terms = dict(terms, **replay_summaries(batches.replay_buffer))
+      details = describe() if describe is not None else ''
+      monitor.report(frames, steps, terms,
+                     extra=f'{details} | learner waited {batches.wait_seconds:.0f}s')
+      if time.monotonic() - last_checkpoint > config.checkpoint_secs:
+        checkpoints.save(checkpoint_number=frames)
+        last_checkpoint = time.monotonic()
+  finally:
+    stats.update(steps=steps, frames=int(learner.num_env_frames.numpy()), last_time=time.monotonic(),
+                 learner_wait_seconds=batches.wait_seconds - stats.get('wait_seconds_at_first', 0.))
+    stop.event.set()
+    frames = int(learner.num_env_frames.numpy())
+    checkpoints.save(checkpoint_number=frames)
+    logging.info('Saved checkpoint at %d frames to %s.', frames, config.logdir)
+    monitor.close()
+    writer.close()
+  return frames
+
+
+def fresh_unrolls(batch):
+  """The batch's unrolls that came from the actors, as NumPy values."""
+  fresh = ~np.asarray(batch.replayed)
+  return tree.map_structure(lambda t: np.asarray(t)[fresh], batch.unrolls)
+
+
+def replay_summaries(buffer):
+  return {'replay_buffer_fill': buffer.size / buffer.capacity,
+          'replay_bytes_per_unroll': float(buffer.bytes_per_unroll)}
