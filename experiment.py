@@ -40,6 +40,7 @@ from runtime import evaluation
 from runtime import learner as learner_lib
 from runtime import local_cluster
 from runtime import one_machine
+from runtime import replicas
 from runtime import run_config
 
 config_lib.define_flags()
@@ -64,6 +65,8 @@ def test(config, env_factory=environments.create_environment):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  # Before TensorFlow starts: logical CPU devices for the learner's replicas when no GPU is visible.
+  replicas.configure_devices(config_lib.given_flags().get('learner_replicas', 1))
   try:
     config = run_config.resolve(config_lib.given_flags())
   except ValueError as e:

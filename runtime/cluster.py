@@ -23,6 +23,7 @@ from runtime import learner as learner_lib
 from runtime import prefetch
 from runtime import progress
 from runtime import replay
+from runtime import replicas
 from runtime import run_config
 from runtime import trajectories
 from runtime import training_loop
@@ -105,8 +106,9 @@ def run_learner_task(config):
   env_spec = environments.environment_spec(levels_lib.actor_levels(config)[0], config.env_config)
   tf.config.experimental_connect_to_cluster(
       tf.train.ClusterSpec({'learner': [config.learner_address]}), job_name='learner', task_index=0)
+  strategy = replicas.make_strategy(config.learner_replicas)
   device = learner_lib.learner_device()
-  agent, learner, checkpoints = learner_lib.learner_setup(config, env_spec, device)
+  agent, learner, checkpoints = learner_lib.learner_setup(config, env_spec, device, strategy)
   example = trajectories.unroll_example(agent, env_spec, config.unroll_length)
   trajectory_queue = trajectories.make_trajectory_queue(example, config.batch_size, SHARED_DEVICE)
   weights = SharedWeights(agent.trainable_variables)
@@ -116,8 +118,9 @@ def run_learner_task(config):
                'cluster on a private network).', config.learner_address)
   stop = progress.Stop()
   restore_signals = progress.handle_signals(stop)
-  prefetcher = prefetch.Prefetcher(trajectory_queue, example, config.batch_size, device,
-                                   *replay.make_buffer(config, example))
+  prefetcher = prefetch.Prefetcher(trajectory_queue, example, config.batch_size,
+                                   None if strategy else device, *replay.make_buffer(config, example),
+                                   strategy=strategy)
   try:
     frames = training_loop.run_learner(config, learner, prefetcher, checkpoints, stop,
                                        after_step=weights.publish)

@@ -108,6 +108,9 @@ class Config:
       'not all die at once (Atari: learns Pong far faster).', run=True)
   gradient_clip_norm: float = setting(0., 'Global gradient norm clipping; 0: none (the original).',
                                       check=NON_NEGATIVE)
+  learner_replicas: int = setting(
+      1, "Devices the learner splits each batch over, summing their gradients into one update (the "
+      "paper's synchronous learners): GPUs when visible, else logical CPU devices.", check=POSITIVE)
   correction: str = setting('vtrace', "Off-policy correction (the paper's Table 2).",
                             choices=vtrace.CORRECTIONS)
   replay_proportion: float = setting(
@@ -218,6 +221,9 @@ def build(**given):
   values['num_actor_tasks'] = values['num_actor_tasks'] or values['num_actors']
   _check_distributed(values)
   _resolve_agent(values, given)
+  if values['batch_size'] % values['learner_replicas']:
+    raise ValueError(f'--batch_size={values["batch_size"]} must divide evenly over '
+                     f'--learner_replicas={values["learner_replicas"]}')
   replay.check_settings(values)
   config = Config(**values)
   for level in set(levels_lib.actor_levels(config) + levels_lib.test_levels(config)):
@@ -233,6 +239,9 @@ def _resolve_agent(values, given):
   if values['task'] != -1 or values['local_cluster']:
     raise ValueError(f'--agent={agent} trains on one machine: leave --task at -1 and --local_cluster '
                      'off (only IMPALA runs distributed)')
+  if agent in ASYNC_AGENTS and values['learner_replicas'] != 1:
+    raise ValueError(f'--agent={agent} updates from each thread on the CPU: leave --learner_replicas '
+                     'at 1')
   decided = {'correction': 'none'}  # On-policy: actors act with the weights the update uses.
   if agent == 'a2c':
     # One unroll from every actor per update, played by one thread ('step') or a thread each.

@@ -5,6 +5,8 @@ import tensorflow as tf
 
 from runtime import agents
 from runtime import losses
+from runtime import prefetch
+from runtime import replicas
 from runtime import trajectories
 
 
@@ -36,9 +38,10 @@ def make_optimizer(config, learning_rate, variables):
 class Learner:
   """The V-trace loss, the optimiser and the frame counter, with a linearly annealed learning rate."""
 
-  def __init__(self, agent, config):
+  def __init__(self, agent, config, strategy=None):
     self.agent = agent
     self._config = config
+    self.strategy = strategy  # runtime.replicas: None on one device.
     self.num_env_frames = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_env_frames')
     self.learning_rate = tf.Variable(config.learning_rate, dtype=tf.float32, trainable=False)
     self.optimizer = make_optimizer(config, self.learning_rate, agent.trainable_variables)
@@ -58,10 +61,27 @@ class Learner:
     unrolls = trajectories.time_major(batch.unrolls)
     with tf.GradientTape() as tape:
       total, terms = self.loss(unrolls, replayed=batch.replayed)
-    fresh = tf.reduce_sum(tf.cast(~batch.replayed, tf.int64))
+    # With several replicas, each holds part of the batch: the sums make every replica apply the
+    # whole batch's gradient (and clip by its norm) and count the whole batch's frames.
+    gradients = replicas.sum_over_replicas(tape.gradient(total, self.agent.trainable_variables))
+    if self.strategy is not None:
+      # Replica-local variables have no sparse updates: the instruction embedding's gradient is
+      # applied dense, so RMSProp's mean square also decays for the words absent from the batch.
+      gradients = [tf.convert_to_tensor(g) for g in gradients]
+    fresh = replicas.sum_over_replicas(tf.reduce_sum(tf.cast(~batch.replayed, tf.int64)))
     frames = fresh * self._config.unroll_length * self._config.num_action_repeats
-    terms.update(self.apply_gradients(tape.gradient(total, self.agent.trainable_variables), frames))
+    terms.update(self.apply_gradients(gradients, frames))
     return terms
+
+  def compiled_step(self, example, batch_size):
+    """train_step as a tf.function on prefetched step inputs of unrolls like `example`; with several
+    replicas, run on each and its terms combined into the whole batch's."""
+    if self.strategy is None:
+      return tf.function(self.train_step,
+                         input_signature=[prefetch.batch_signature(example, batch_size)])
+    strategy = self.strategy
+    return tf.function(lambda batch: replicas.combine_terms(
+        strategy, strategy.run(self.train_step, args=(batch,))))
 
   def apply_gradients(self, gradients, frames=None):
     """Clips `gradients` (of the agent's trainable variables), applies them, and counts `frames`,
@@ -85,14 +105,15 @@ def make_checkpoint(agent, learner=None, **tracked):
                              num_env_frames=learner.num_env_frames, **tracked)
 
 
-def learner_setup(config, env_spec, device, **tracked):
+def learner_setup(config, env_spec, device, strategy=None, **tracked):
   """The agent, the learner and its checkpoint manager, restored from the logdir when it has one.
 
+  strategy: several replicas' (runtime.replicas), whose variables it creates; else on `device`.
   `tracked`: more objects to checkpoint (a Q-learning agent's target network).
   """
-  with tf.device(device):
+  with strategy.scope() if strategy else tf.device(device):
     agent = agents.build_agent(config, env_spec)
-    learner = Learner(agent, config)
+    learner = Learner(agent, config, strategy)
   checkpoint = make_checkpoint(agent, learner, **tracked)
   manager = tf.train.CheckpointManager(checkpoint, config.logdir, max_to_keep=3)
   if manager.latest_checkpoint:

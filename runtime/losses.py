@@ -2,6 +2,7 @@
 import tensorflow as tf
 import tree
 
+from runtime import replicas
 import vtrace
 
 
@@ -76,14 +77,15 @@ def impala_loss(agent, batch, config, replayed=None):
 
 def _by_origin(abs_log_rhos, replayed):
   """Mean |log rho| of the fresh and of the replayed unrolls (0 where a batch has none), and the
-  share replayed."""
+  share replayed: over the whole batch, when replicas each hold a part of it."""
   per_unroll = tf.reduce_mean(abs_log_rhos, axis=0)  # [B]
   replayed = tf.cast(replayed, tf.float32)
   fresh = 1. - replayed
+  sums = replicas.sum_over_replicas({
+      'fresh': tf.reduce_sum(fresh), 'replayed': tf.reduce_sum(replayed),
+      'rho_fresh': tf.reduce_sum(per_unroll * fresh), 'rho_replayed': tf.reduce_sum(per_unroll * replayed)})
   return {
-      'replayed_share': tf.reduce_mean(replayed),
-      'mean_abs_log_rho_fresh': tf.math.divide_no_nan(tf.reduce_sum(per_unroll * fresh),
-                                                      tf.reduce_sum(fresh)),
-      'mean_abs_log_rho_replayed': tf.math.divide_no_nan(tf.reduce_sum(per_unroll * replayed),
-                                                         tf.reduce_sum(replayed)),
+      'replayed_share': sums['replayed'] / (sums['fresh'] + sums['replayed']),
+      'mean_abs_log_rho_fresh': tf.math.divide_no_nan(sums['rho_fresh'], sums['fresh']),
+      'mean_abs_log_rho_replayed': tf.math.divide_no_nan(sums['rho_replayed'], sums['replayed']),
   }

@@ -8,6 +8,7 @@ from runtime import learner as learner_lib
 from runtime import prefetch
 from runtime import progress
 from runtime import replay
+from runtime import replicas
 from runtime import run_config
 from runtime import trajectories
 from runtime import training_loop
@@ -28,16 +29,19 @@ def train(config, env_factory=environments.create_environment, stats=None):
   pool = trajectory_queue = prefetcher = None
   try:
     env_spec = groups[0].process.spec
-    device = learner_lib.learner_device()
-    agent, learner, checkpoints = learner_lib.learner_setup(config, env_spec, device)
+    strategy = replicas.make_strategy(config.learner_replicas)
+    # With several replicas the queue stays in host memory; prefetch copies each its shard.
+    device = '/device:CPU:0' if strategy else learner_lib.learner_device()
+    agent, learner, checkpoints = learner_lib.learner_setup(config, env_spec, device, strategy)
     example = trajectories.unroll_example(agent, env_spec, config.unroll_length)
     trajectory_queue = trajectories.make_trajectory_queue(example, config.batch_size, device)
     synchronous = config.agent == 'a2c'
     pool = acting.ActorPool(config, groups, agent, env_spec, trajectory_queue.enqueue_many, stop,
                             synchronous=synchronous)
     pool_start = time.monotonic()
-    prefetcher = prefetch.Prefetcher(trajectory_queue, example, config.batch_size, device,
-                                     *replay.make_buffer(config, example))
+    prefetcher = prefetch.Prefetcher(trajectory_queue, example, config.batch_size,
+                                     None if strategy else device, *replay.make_buffer(config, example),
+                                     strategy=strategy)
     frames = training_loop.run_learner(
         config, learner, prefetcher, checkpoints, stop,
         after_step=pool.learner_stepped if synchronous else None,

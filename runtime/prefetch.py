@@ -10,10 +10,14 @@ import numpy as np
 import tensorflow as tf
 import tree
 
+from runtime import replicas
 from runtime import trajectories
 
 # unrolls: an Unroll nest of [B, ...] tensors; replayed: bool [B], which came from the replay buffer.
 Batch = collections.namedtuple('Batch', 'unrolls replayed')
+# step_input: what the training step takes (a Batch on the learner's device, or per replica);
+# batch: the same Batch, for the progress monitor to read.
+Prefetched = collections.namedtuple('Prefetched', 'step_input batch')
 
 
 def batch_signature(example, batch_size):
@@ -36,11 +40,13 @@ class Prefetcher:
   before, all are fresh. The fresh unrolls then enter the buffer.
   """
 
-  def __init__(self, trajectory_queue, structure, batch_size, device, replay_buffer=None, replayed=0):
+  def __init__(self, trajectory_queue, structure, batch_size, device, replay_buffer=None, replayed=0,
+               strategy=None):
     self._queue = trajectory_queue
     self.structure = structure  # A nest of one unroll's values (an Unroll example).
     self._batch_size = batch_size
     self.device = device
+    self.strategy = strategy  # Several replicas (runtime.replicas): a shard on each's device.
     self.replay_buffer = replay_buffer
     self._replayed = replayed if replay_buffer is not None else 0
     self._replaying = False
@@ -72,10 +78,15 @@ class Prefetcher:
       while not self._closed.is_set():
         flat, replayed = self._next_flat_batch()
         mask = np.arange(self._batch_size) >= self._batch_size - replayed
+        if self.strategy is not None:
+          batch = Batch(tree.unflatten_as(self.structure, flat), mask)
+          self._put(Prefetched(replicas.distribute(self.strategy, batch), batch))
+          continue
         with tf.device(self.device):
           flat = [tf.identity(t) for t in flat]
           mask = tf.constant(mask)
-        self._put(Batch(tree.unflatten_as(self.structure, flat), mask))
+        batch = Batch(tree.unflatten_as(self.structure, flat), mask)
+        self._put(Prefetched(batch, batch))
     except (tf.errors.OutOfRangeError, tf.errors.CancelledError):
       self._put(None)  # The queue was closed.
 
@@ -93,7 +104,7 @@ class Prefetcher:
     self._thread.join()
 
   def get(self, stop_event):
-    """The next Batch, or None once the queue is closed or `stop_event` is set."""
+    """The next Prefetched batch, or None once the queue is closed or `stop_event` is set."""
     start = time.monotonic()
     batch = None
     while not stop_event.is_set():

@@ -7,7 +7,6 @@ import numpy as np
 import tensorflow as tf
 import tree
 
-from runtime import prefetch
 from runtime import progress
 
 
@@ -22,9 +21,7 @@ def run_learner(config, learner, batches, checkpoints, stop, after_step=None, de
   in training steps, and the seconds the learner waited for data. The caller closes the queue.
   """
   stats = {} if stats is None else stats
-  example = batches.structure
-  train_step = tf.function(learner.train_step, input_signature=[
-      prefetch.batch_signature(example, config.batch_size)])
+  train_step = learner.compiled_step(batches.structure, config.batch_size)
   writer = tf.summary.create_file_writer(config.logdir)
   monitor = progress.Monitor(config, writer)
   last_checkpoint = time.monotonic()
@@ -32,12 +29,13 @@ def run_learner(config, learner, batches, checkpoints, stop, after_step=None, de
   try:
     while not stop.event.is_set() and (
         int(learner.num_env_frames.numpy()) < config.total_environment_frames):
-      batch = batches.get(stop.event)
-      if batch is None:
+      prefetched = batches.get(stop.event)
+      if prefetched is None:
         break
+      batch = prefetched.batch
       step_start = time.monotonic()
       with tf.device(batches.device):
-        terms = train_step(batch)
+        terms = train_step(prefetched.step_input)
       frames = int(learner.num_env_frames.numpy())  # Waits for the step to finish.
       if steps == 0:  # Timings start after the first step, which traces the training function.
         stats.update(first_frames=frames, first_time=time.monotonic(), train_seconds=0.,

@@ -106,7 +106,7 @@ def test_prefetcher_ends_with_the_queue_even_with_a_batch_nobody_took():
   queue = tf.queue.FIFOQueue(10, [tf.int32], shapes=[[]])
   queue.enqueue_many([tf.range(3)])  # One batch waits in the prefetcher; it holds the next.
   prefetcher = prefetch.Prefetcher(queue, [np.int32(0)], 1, '/device:CPU:0')
-  assert prefetcher.get(threading.Event()).unrolls == [0]
+  assert prefetcher.get(threading.Event()).batch.unrolls == [0]
   queue.close(cancel_pending_enqueues=True)
   closing = threading.Thread(target=prefetcher.close)  # Returns once the prefetch thread has ended.
   closing.start()

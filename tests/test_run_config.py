@@ -103,7 +103,7 @@ def test_test_mode_runs_with_the_runs_network_and_refuses_another(tmp_path):
   recorded = run_config.load(tmp_path)
   assert (recorded['network'], recorded['center_frames']) == ('deep', True)
 
-  tested = run_program('--mode=test', logdir, '--test_num_episodes=1')
+  tested = run_program('--mode=test', logdir, '--test_num_episodes=1', '--max_episode_frames=1000')
   assert tested.returncode == 0, tested.stderr[-3000:]
   with open(tmp_path / 'evaluation.json') as f:
     metadata = json.load(f)['metadata']
