@@ -28,6 +28,9 @@ import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+from runtime import startup  # pylint: disable=g-import-not-at-top,wrong-import-position
+GPUS = startup.import_tensorflow_quietly()  # A clean first screen; TensorFlow is imported below too.
+
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import logging
 
@@ -62,6 +65,22 @@ def test(config, env_factory=environments.create_environment):
   return evaluation.test(config, env_factory, wrap_inference=wrap)
 
 
+def describe(config):
+  """What a training run trains, in a line."""
+  core = 'LSTM' if config.use_lstm else 'feed-forward'
+  return (f'--agent={config.agent} on {config.level_name}: {config.network} {core} network, unroll '
+          f'{config.unroll_length}, batch {config.batch_size}, learning rate {config.learning_rate:g}, '
+          f'{config.num_actors} actors, {config.total_environment_frames:,} frames. Progress: '
+          f'{config.logdir}/learning_curve.png, episodes.csv, tensorboard --logdir {config.logdir}.')
+
+
+def log_learner_device(config):
+  if config.learner_replicas > 1:
+    return  # runtime.replicas names its devices.
+  logging.info('Learner device: %s%s.', learner_lib.learner_device(),
+               '' if GPUS else ' (no GPU visible: the learner trains on the CPU)')
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
@@ -77,10 +96,11 @@ def main(argv):
     elif config.mode == 'test':
       test(config)
     elif config.task == -1:
-      logging.info('Learner device: %s.', learner_lib.learner_device())
+      logging.info('Training %s', describe(config))
+      log_learner_device(config)
       train(config)
     elif config.job_name == 'learner':
-      logging.info('Learner device: %s.', learner_lib.learner_device())
+      log_learner_device(config)
       cluster.run_learner_task(config)
     else:
       cluster.run_actor_task(config)

@@ -1,6 +1,6 @@
 """The Atari-57 report: per-game scores beside the paper's Table C.1, median and mean beside Table 4.
 
-    python -m atari57.report RESULTS.json [--png chart.png]
+    python -m atari57.report RESULTS.json [MORE.json ...] [--png chart.png]
 
 The same command as `python -m dmlab30.report` (see `dmlab30.evaluation`, the suite-agnostic results
 file and report): it dispatches on the file's "suite". From Python:
@@ -12,6 +12,7 @@ Everything here, ours and the paper's, is normalised with `atari57.PAPER_RANDOM_
 import sys
 
 import atari57
+from dmlab30 import command
 from dmlab30 import evaluation
 from dmlab30.evaluation import format_report, print_report  # noqa: F401  (this module's API)
 
@@ -56,4 +57,4 @@ def build_report(game_returns):
 
 
 if __name__ == '__main__':
-    sys.exit(evaluation.main(prog='python -m atari57.report'))
+    sys.exit(command.main(prog='python -m atari57.report'))

@@ -25,11 +25,10 @@ API for experiment.py:
     print_report(results, png_path=None) -> str     (prints the report and returns its text)
     format_report(results, png_path=None) -> str    (the same, without printing)
 
-Command line (`python -m dmlab30.report` and `python -m atari57.report` are this same command; both
-dispatch on the file's "suite"):
-    python -m dmlab30.report RESULTS.json [--png chart.png]
+Command line (`dmlab30/command.py`: `python -m dmlab30.report` and `python -m atari57.report` are the
+same command; both dispatch on the files' "suite", and several files of one suite merge):
+    python -m dmlab30.report RESULTS.json [MORE.json or 'runs/*/evaluation.json' ...] [--png chart.png]
 """
-import argparse
 import dataclasses
 import datetime
 import importlib
@@ -413,19 +412,3 @@ def write_png(report, path):
     fig.legend(*ax.get_legend_handles_labels(), loc='outside upper center', ncol=len(series) + 1,
                fontsize=8, frameon=False)
     fig.savefig(path, dpi=100, format='png')
-
-
-def main(argv=None, prog=None):
-    parser = argparse.ArgumentParser(
-        prog=prog, description='Prints the paper-style score table of an IMPALA evaluation results '
-        'file (DMLab-30, Atari-57 or any single level) and optionally writes a bar chart.')
-    parser.add_argument('results', help='the JSON file written by experiment.py --mode=test')
-    parser.add_argument('--png', help='write a PNG bar chart of per-level normalised scores here')
-    args = parser.parse_args(argv)
-    try:
-        results = read_results(args.results)
-    except (OSError, ValueError) as e:
-        print(f'{parser.prog}: error: {e}', file=sys.stderr)
-        return 1
-    print_report(results, args.png)
-    return 0

@@ -1,6 +1,6 @@
 """The DMLab-30 report: per-level scores beside the paper's Table B.1, the mean beside Table 3.
 
-    python -m dmlab30.report RESULTS.json [--png chart.png]
+    python -m dmlab30.report RESULTS.json [MORE.json ...] [--png chart.png]
 
 The command reads an evaluation results file (`dmlab30.evaluation`) and dispatches on its "suite", so
 it serves Atari-57 files too (`python -m atari57.report` is the same command). From Python:
@@ -9,6 +9,7 @@ it serves Atari-57 files too (`python -m atari57.report` is the same command). F
 import sys
 
 import dmlab30
+from dmlab30 import command
 from dmlab30 import evaluation
 from dmlab30.evaluation import format_report, print_report  # noqa: F401  (this module's API)
 
@@ -58,4 +59,4 @@ def _listing(levels, limit=5):
 
 
 if __name__ == '__main__':
-    sys.exit(evaluation.main(prog='python -m dmlab30.report'))
+    sys.exit(command.main(prog='python -m dmlab30.report'))

@@ -8,7 +8,8 @@ How data flows in training:
         --weights--> actors (cluster.py: shared by name, across machines)
 
 Modules, roughly in that order:
-  config.py         every setting once: the Config, its flags, the checks and the Atari presets
+  config.py         every setting once: the Config, its flags and the checks
+  presets.py        the paper's Atari settings, for those not given
   run_config.py     the configuration a run records in its logdir; test mode and resume read it
   levels.py         the levels actors and test mode play (one, DMLab-30 or Atari-57)
   agents.py         the configured network, and an actor's initial core state
@@ -19,8 +20,10 @@ Modules, roughly in that order:
   replay.py         experience replay: a FIFO buffer of unrolls, sampled uniformly
   losses.py         the V-trace actor-critic loss
   learner.py        optimiser, annealed learning rate, frame counter, checkpoints
+  replicas.py       one learner over several devices (tf.distribute)
   training_loop.py  the learner's loop: train, report, checkpoint
   progress.py       episodes and summaries to TensorBoard, episodes.csv and the console; stopping
+  curves.py         learning_curve.png, redrawn as the run trains
   one_machine.py    train on this machine
   cluster.py        the learner and actor tasks over TensorFlow's distributed runtime
   local_cluster.py  --local_cluster: those tasks as processes of this machine, supervised

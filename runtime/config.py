@@ -12,11 +12,11 @@ import dataclasses
 import os
 
 from absl import flags
-from absl import logging
 
 import environments
 import networks
 from runtime import levels as levels_lib
+from runtime import presets
 from runtime import replay
 import vtrace
 
@@ -25,13 +25,6 @@ import vtrace
 AGENTS = ('impala', 'a3c', 'a2c', 'one_step_q', 'one_step_sarsa', 'n_step_q')
 Q_AGENTS = ('one_step_q', 'one_step_sarsa', 'n_step_q')
 ASYNC_AGENTS = ('a3c',) + Q_AGENTS  # Actor-learner threads, each updating the shared weights.
-
-# Paper appendix G.1 (Atari experts), for the settings not given.
-ATARI_HYPERPARAMETERS = dict(
-    network='shallow', use_lstm=False, unroll_length=20, batch_size=32, entropy_cost=0.01,
-    learning_rate=0.0006, epsilon=0.01, gradient_clip_norm=40., total_environment_frames=int(2e8))
-# The baselines keep those but for the A3C paper's t_max = 5 and RMSProp epsilon 0.1.
-A3C_ATARI_HYPERPARAMETERS = dict(ATARI_HYPERPARAMETERS, unroll_length=5, epsilon=0.1)
 
 # Checks a setting's value must pass: (what the message says, the test).
 POSITIVE = ('must be positive', lambda v: v > 0)
@@ -192,10 +185,6 @@ def given_flags(flag_values=flags.FLAGS):
           if name in flag_values and not flag_values[name].using_default_value}
 
 
-def is_atari(level_name):
-  return level_name == 'atari57' or level_name.startswith('atari/')
-
-
 def build(**given):
   """The checked Config of the settings `given`; ValueError, naming the flag, for a bad value.
 
@@ -206,14 +195,7 @@ def build(**given):
     raise ValueError(f'unknown settings {unknown}')
   values = {name: field.default for name, field in FIELDS.items()}
   values.update(given)
-  if is_atari(values['level_name']):
-    preset = ATARI_HYPERPARAMETERS if values['agent'] == 'impala' else A3C_ATARI_HYPERPARAMETERS
-    defaults = {k: v for k, v in preset.items() if k not in given}
-    values.update(defaults)
-    if defaults:
-      logging.info("Atari level: the paper's Atari values for flags not given: %s", defaults)
-  if values['level_name'] == 'atari57':
-    values['atari_full_action_space'] = True
+  presets.apply(values, given)
   for name, field in FIELDS.items():
     check = field.metadata['check']
     if check and not check[1](values[name]):

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 import atari57
 import dmlab30
+from runtime import curves
 
 
 class Monitor:
@@ -30,6 +31,8 @@ class Monitor:
       self._csv.writerow(['frames', 'seconds', 'level', 'episode_return', 'episode_frames'])
     self._start = time.monotonic()
     self._last_report = (self._start, None)
+    self._first_report = None  # (time, frames) of the first report: the rate for the time left.
+    self._curve = curves.CurvePainter(config.logdir, config.level_name, config.network)
     self._last_seen = {}  # Actor index -> when its last unroll was trained on.
     self._silent = set()
 
@@ -87,10 +90,24 @@ class Monitor:
       if score is not None:
         tf.summary.scalar(f'{self._config.level_name}/human_normalized_score', score)
     returns = ', '.join(f'{level} {np.mean(r):.2f}' for level, r in sorted(self._recent.items())[:4])
-    logging.info('frames %d (%.1f%%) | %.0f frames/s | steps %d | loss %.3f | mean return (last 100): '
-                 '%s%s%s', frames, 100. * frames / self._config.total_environment_frames, fps, steps,
-                 float(terms['total_loss']), returns or 'no episode yet',
-                 '' if score is None else f' | human-normalised {score:.1f}%', extra)
+    logging.info('frames %d (%.1f%%) | %.0f frames/s | %s | steps %d | loss %.3f | mean return (last '
+                 '100): %s%s%s', frames, 100. * frames / self._config.total_environment_frames, fps,
+                 self._time_left(now, frames), steps, float(terms['total_loss']),
+                 returns or 'no episode yet', '' if score is None else f' | human-normalised {score:.1f}%',
+                 extra)
+    self._curve.maybe_draw()
+
+  def _time_left(self, now, frames):
+    """The time the frame budget still needs at the rate since the first report."""
+    if self._first_report is None:
+      self._first_report = (now, frames)
+    start_time, start_frames = self._first_report
+    if frames <= start_frames:
+      return 'time left: measuring'
+    rate = (frames - start_frames) / (now - start_time)
+    minutes = max(0, self._config.total_environment_frames - frames) / rate / 60
+    return f'{int(minutes // 60)}h{int(minutes % 60):02d}m left'
+
 
   def human_normalized_score(self):
     """The running DMLab-30 (mean, capped) or Atari-57 (median) score, once every level has played."""
@@ -107,6 +124,7 @@ class Monitor:
 
   def close(self):
     self._csv_file.close()
+    self._curve.maybe_draw(force=True)
 
 
 class Stop:

@@ -24,6 +24,7 @@ def write(config):
   os.makedirs(config.logdir, exist_ok=True)
   with tempfile.NamedTemporaryFile('w', dir=config.logdir, suffix='.tmp', delete=False) as f:
     json.dump(dataclasses.asdict(config), f, indent=2, sort_keys=True)
+  os.chmod(f.name, 0o644)  # A temporary file is private; the record is as readable as the logdir.
   os.replace(f.name, os.path.join(config.logdir, FILE_NAME))
 
 

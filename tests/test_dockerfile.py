@@ -18,6 +18,7 @@ from absl import flags
 import pytest
 
 from runtime import config as config_lib
+from runtime import presets
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGS = flags.FLAGS
@@ -367,7 +368,7 @@ def test_readme_uses_the_papers_settings():
     assert command.get('network', FLAGS['network'].default) == 'deep'
   tests = [c for c in commands if c.get('mode') == 'test']
   assert {c['test_num_episodes'] for c in tests if c['level_name'] == 'dmlab30'} == {'500'}
-  assert {c['test_num_episodes'] for c in tests if config_lib.is_atari(c['level_name'])} == {'200'}
+  assert {c['test_num_episodes'] for c in tests if presets.is_atari(c['level_name'])} == {'200'}
   multitask = [c for c in commands if c.get('level_name') == 'atari57']
   assert multitask and all(c.get('network') == 'deep' for c in multitask)
 

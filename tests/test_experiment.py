@@ -51,6 +51,7 @@ def test_impala_learns_the_cue_task_and_a_flipped_advantage_does_not(tmp_path, m
   experiment.train(cue_config(tmp_path / 'correct'), env_factory=make_cue_environment)
   learned = np.mean(episode_returns(tmp_path / 'correct')[-40:])
   assert learned > 8.5, f'mean return {learned:.2f} of 10 at the end; random play gets 3.3'
+  assert (tmp_path / 'correct' / 'learning_curve.png').stat().st_size > 0
 
   original = losses.compute_policy_gradient_loss
   monkeypatch.setattr(losses, 'compute_policy_gradient_loss',

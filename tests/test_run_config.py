@@ -115,3 +115,16 @@ def test_test_mode_runs_with_the_runs_network_and_refuses_another(tmp_path):
     assert refused.returncode != 0
     last_line = refused.stderr.strip().splitlines()[-1]
     assert named in last_line and str(tmp_path) in last_line, last_line
+
+
+def test_atari57_takes_the_papers_multi_task_agent_and_warns_of_departures(caplog):
+  config = config_lib.build(level_name='atari57', num_actors=57)
+  assert (config.network, config.use_lstm, config.atari_full_action_space, config.unroll_length,
+          config.entropy_cost, config.gradient_clip_norm, config.total_environment_frames) == (
+              'deep', False, True, 20, 0.01, 40., 57 * 200_000_000)
+  with caplog.at_level('WARNING'):
+    config = config_lib.build(level_name='atari57', num_actors=57, network='shallow')
+  assert config.network == 'shallow'  # Allowed, with a warning naming it.
+  assert "--network=shallow departs from the paper's Atari-57 multi-task agent (deep)" in caplog.text
+  single = config_lib.build(level_name='atari/pong')
+  assert (single.network, single.atari_full_action_space) == ('shallow', False)  # The experts'.

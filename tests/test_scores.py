@@ -434,6 +434,34 @@ def test_atari57_report_command_on_one_game(tmp_path):
     _assert_png(png)
 
 
+def test_report_command_merges_several_files_into_one_table(tmp_path):
+    for game, returns in (('pong', [20.0, 21.0]), ('breakout', [400.0])):
+        os.makedirs(tmp_path / game)
+        evaluation.write_results(str(tmp_path / game / 'evaluation.json'), {game: returns},
+                                 f'atari/{game}', {})
+    merged = str(tmp_path / 'merged.json')
+    files = [str(tmp_path / game / 'evaluation.json') for game in ('pong', 'breakout')]
+    for args in (files, [str(tmp_path / '*' / 'evaluation.json')]):  # Or a glob it expands.
+        done = _run_report('atari57.report', *args, '--out', merged)
+        assert done.returncode == 0, done.stderr
+        assert re.search(r'^pong +2 +20\.50 ', done.stdout, re.M)
+        assert re.search(r'^breakout +1 +400\.00 ', done.stdout, re.M)
+        assert 'these results have 2 (55 missing)' in done.stdout
+    written = evaluation.read_results(merged)
+    assert written['suite'] == 'atari57' and set(written['episode_returns']) == {'pong', 'breakout'}
+
+
+def test_report_command_refuses_to_merge_a_level_twice_or_two_suites(tmp_path):
+    evaluation.write_results(str(tmp_path / 'a.json'), {'pong': [1.0]}, 'atari/pong', {})
+    evaluation.write_results(str(tmp_path / 'b.json'), {'pong': [2.0]}, 'atari/pong', {})
+    evaluation.write_results(str(tmp_path / 'c.json'), {'rooms_watermaze': [2.0]}, 'rooms_watermaze',
+                             {})
+    done = _run_report('atari57.report', str(tmp_path / 'a.json'), str(tmp_path / 'b.json'))
+    assert done.returncode == 1 and 'pong is in both' in done.stderr
+    done = _run_report('atari57.report', str(tmp_path / 'a.json'), str(tmp_path / 'c.json'))
+    assert done.returncode == 1 and 'only results of one suite' in done.stderr
+
+
 def test_report_command_rejects_an_invalid_file(tmp_path):
     path = _write_json(tmp_path, dict(GOOD, format='something-else'))
     done = _run_report('atari57.report', path)

@@ -1,0 +1,59 @@
+"""A clean first screen: TensorFlow's start-up notices filtered out of stderr.
+
+TensorFlow 2.21 writes its start-up lines before its logging is set up, so TF_CPP_MIN_LOG_LEVEL does
+not hold them back (measured: the oneDNN, CPU-instruction and CUDA-driver notices at import, and on a
+machine without a GPU, 'failed call to cuInit: ... CUDA error' as an error when devices are listed,
+which reads as a failure). This module imports TensorFlow and lists its GPUs with the process's stderr
+captured, then passes on every line but those notices. Nothing here imports TensorFlow at import time.
+"""
+import contextlib
+import os
+import sys
+import tempfile
+
+# Lines TensorFlow writes at start-up that say nothing is wrong.
+NOTICES = (
+    'All log messages before absl::InitializeLog() is called are written to STDERR',
+    'oneDNN custom operations are on',
+    'Could not find cuda drivers on your machine',
+    'This TensorFlow binary is optimized to use available CPU instructions',
+    'To enable the following instructions:',
+)
+# Without an NVIDIA driver, TensorFlow's failed attempt at CUDA is expected too.
+NO_DRIVER_NOTICES = ('failed call to cuInit',)
+
+
+@contextlib.contextmanager
+def _stderr_filtered(is_notice):
+  """Captures file descriptor 2 (where TensorFlow's C++ side writes) and replays what it wrote, less
+  the lines `is_notice` accepts."""
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with tempfile.TemporaryFile() as captured:
+    os.dup2(captured.fileno(), 2)
+    try:
+      yield
+    finally:
+      sys.stderr.flush()
+      os.dup2(saved, 2)
+      os.close(saved)
+      captured.seek(0)
+      for line in captured.read().decode(errors='replace').splitlines(keepends=True):
+        if not is_notice(line):
+          sys.stderr.write(line)
+      sys.stderr.flush()
+
+
+def import_tensorflow_quietly():
+  """Imports TensorFlow and finds its GPUs, without the start-up notices; returns the GPUs."""
+  found = []
+  has_driver = os.path.exists('/dev/nvidiactl')
+
+  def is_notice(line):
+    return any(n in line for n in NOTICES) or (
+        not has_driver and not found and any(n in line for n in NO_DRIVER_NOTICES))
+
+  with _stderr_filtered(is_notice):
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    found.extend(tf.config.list_physical_devices('GPU'))
+  return found

@@ -1,0 +1,76 @@
+"""The learning curve a run redraws as it trains, and the time left in its progress line."""
+import csv
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import atari57
+import dmlab30
+from runtime import config as config_lib
+from runtime import curves
+from runtime import progress
+
+
+def write_episodes(path, rows):
+  with open(path, 'w', newline='') as f:
+    writer = csv.writer(f)
+    writer.writerow(['frames', 'seconds', 'level', 'episode_return', 'episode_frames'])
+    writer.writerows(rows)
+
+
+def test_curves_are_each_levels_running_mean_of_the_last_100_episodes(tmp_path):
+  rng = np.random.default_rng(0)
+  rows = [(i * 10, i, ['a', 'b'][i % 2], float(rng.normal()), 4) for i in range(500)]
+  write_episodes(tmp_path / 'episodes.csv', rows)
+  read = curves.read_curves(tmp_path / 'episodes.csv')
+  for level in ('a', 'b'):
+    returns = [r[3] for r in rows if r[2] == level]
+    expected = [np.mean(returns[max(0, i - 99):i + 1]) for i in range(len(returns))]
+    np.testing.assert_allclose(read[level][1], expected, rtol=1e-9)
+    assert list(read[level][0]) == [r[0] for r in rows if r[2] == level]
+
+
+@pytest.mark.parametrize('level_name,level,network,expected', [
+    ('atari/pong', 'atari/pong', 'shallow', (20.4, 'IMPALA shallow expert (Table C.1)')),
+    ('atari/pong', 'atari/pong', 'deep', (atari57.PAPER_TABLE_C1['pong'].impala_deep_experts,
+                                          'IMPALA deep expert (Table C.1)')),
+    ('synthetic/dmlab', 'synthetic/dmlab', 'deep', (None, None)),
+])
+def test_the_papers_score_is_the_reference_line(level_name, level, network, expected):
+  assert curves.paper_reference(level_name, level, network) == expected
+
+
+def test_multi_task_curves_are_human_normalised(tmp_path):
+  level = 'rooms_watermaze'
+  test = dmlab30.canonical_level_name(level)
+  human, random = dmlab30.HUMAN_SCORES[test], dmlab30.RANDOM_SCORES[test]
+  assert curves._normalised(level, human) == pytest.approx(100.)  # pylint: disable=protected-access
+  assert curves._normalised(level, random) == pytest.approx(0.)  # pylint: disable=protected-access
+  reference, label = curves.paper_reference('dmlab30', level, 'deep')
+  assert reference == pytest.approx(curves._normalised(  # pylint: disable=protected-access
+      level, dmlab30.PAPER_TABLE_B1[test].impala_deep_pbt)) and 'PBT' in label
+  write_episodes(tmp_path / 'episodes.csv', [(100, 1, level, 30., 100),
+                                             (200, 2, 'explore_goal_locations_small', 100., 100)])
+  assert curves.draw(tmp_path, 'dmlab30', 'deep')
+  assert (tmp_path / 'learning_curve.png').stat().st_size > 0
+
+
+def test_nothing_is_drawn_before_the_first_episode(tmp_path):
+  assert not curves.draw(tmp_path, 'atari/pong', 'shallow')
+  assert not (tmp_path / 'learning_curve.png').exists()
+
+
+def test_progress_lines_say_the_time_left(tmp_path, caplog):
+  config = config_lib.build(logdir=str(tmp_path), level_name='synthetic/dmlab', summary_secs=1,
+                            total_environment_frames=1_000_000)
+  monitor = progress.Monitor(config, tf.summary.create_noop_writer())
+  with caplog.at_level('INFO'):
+    monitor.report(1_000, 1, {'total_loss': 0.})
+    monitor._last_report = (monitor._last_report[0] - 1, 1_000)  # pylint: disable=protected-access
+    monitor._first_report = (monitor._first_report[0] - 1, 1_000)  # One second ago.
+    monitor.report(11_000, 2, {'total_loss': 0.})  # 10,000 frames/s: 989,000 frames in ~1.6 min.
+  monitor.close()
+  lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith('frames')]
+  assert 'time left: measuring' in lines[0]
+  assert '0h01m left' in lines[1]
