@@ -151,10 +151,13 @@ def plot(rows):
   fig, (table_ax, curves_ax) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw=dict(width_ratios=[1, 1.4]))
   for column, replay in enumerate(REPLAY):
     for row, correction in enumerate(CORRECTIONS):
-      found = [float(r['final_mean_return']) for r in rows
-               if r['correction'] == correction and r['replay'] == replay]
-      text = ' / '.join(f'{v:+.1f}' for v in found) if found else 'not run'
-      table_ax.text(column, row, text, ha='center', va='center', fontsize=11)
+      found = [r for r in rows if r['correction'] == correction and r['replay'] == replay]
+      text = ' / '.join(f'{float(r["final_mean_return"]):+.1f}' for r in found) or 'not run'
+      table_ax.text(column, row - 0.08, text, ha='center', va='center', fontsize=11)
+      if found:
+        rho = ' / '.join(f'{float(r["mean_abs_log_rho"]):.3g}' for r in found)
+        table_ax.text(column, row + 0.2, f'mean |log rho| {rho}', ha='center', va='center',
+                      fontsize=8, color='0.4')
   table_ax.set_xticks(range(len(REPLAY)), ['no replay', 'replay 0.5'])
   table_ax.set_yticks(range(len(CORRECTIONS)),
                       ['V-trace', '1-step importance sampling', 'epsilon-correction', 'no correction'])
