@@ -85,9 +85,10 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   # Before TensorFlow starts: logical CPU devices for the learner's replicas when no GPU is visible.
-  replicas.configure_devices(config_lib.given_flags().get('learner_replicas', 1))
+  given = config_lib.given_flags()
+  replicas.configure_devices(given.get('learner_replicas', 1))
   try:
-    config = run_config.resolve(config_lib.given_flags())
+    config = run_config.resolve(given)
   except ValueError as e:
     raise app.UsageError(str(e)) from None
   try:

@@ -81,10 +81,10 @@ def make_buffer(config, example):
   if config.replay_proportion == 0:
     return None, 0
   buffer = ReplayBuffer(example, config.replay_buffer_size, seed=config.seed)
+  replayed = replayed_per_batch(config.replay_proportion, config.batch_size)
   logging.info('Replay: %d of each batch\'s %d unrolls from a buffer of %d (%.2f MiB an unroll).',
-               replayed_per_batch(config.replay_proportion, config.batch_size), config.batch_size,
-               config.replay_buffer_size, buffer.bytes_per_unroll / 2**20)
-  return buffer, replayed_per_batch(config.replay_proportion, config.batch_size)
+               replayed, config.batch_size, config.replay_buffer_size, buffer.bytes_per_unroll / 2**20)
+  return buffer, replayed
 
 
 def check_memory_for(config):

@@ -67,12 +67,11 @@ def sum_over_replicas(values):
 def distribute(strategy, batch):
   """A nest of [B, ...] tensors as per-replica shards of B/N, each copied to its replica's device."""
   devices = strategy.extended.worker_devices
-  count = len(devices)
+  leaves = [tf.split(t, len(devices)) for t in tree.flatten(batch)]  # Each leaf split once.
   shards = []
   for i, device in enumerate(devices):
     with tf.device(device):
-      shards.append(tree.map_structure(
-          lambda t, i=i: tf.identity(tf.split(t, count)[i]), batch))
+      shards.append(tree.unflatten_as(batch, [tf.identity(parts[i]) for parts in leaves]))
   return strategy.experimental_distribute_values_from_function(
       lambda context: shards[context.replica_id_in_sync_group])
 

@@ -69,9 +69,13 @@ def run_learner(config, learner, batches, checkpoints, stop, after_step=None, de
 
 
 def fresh_unrolls(batch):
-  """The batch's unrolls that came from the actors, as NumPy values."""
+  """What the monitor reads (actors, levels, episode ends and returns) of the batch's unrolls that
+  came from the actors, as NumPy values: not the frames, which would cost a copy every step."""
+  unrolls = batch.unrolls
+  read = unrolls._replace(agent_state=(), agent_outputs=(), env_outputs=unrolls.env_outputs._replace(
+      reward=(), observation=()))
   fresh = ~np.asarray(batch.replayed)
-  return tree.map_structure(lambda t: np.asarray(t)[fresh], batch.unrolls)
+  return tree.map_structure(lambda t: np.asarray(t)[fresh], read)
 
 
 def replay_summaries(buffer):
