@@ -6,134 +6,56 @@
 #   docker build -t impala .
 #   docker run --rm impala            # a short DeepMind Lab training, then test mode on it
 #
-# Pins: the base image (Python 3.11 on Debian 12), DeepMind Lab's release tag, Bazel's version, the
-# archives DeepMind Lab's WORKSPACE takes from moving branches (see below), and the project's Python
-# packages, which come from requirements.txt through `make install`, exactly as outside Docker.
-# tests/test_dockerfile.py checks these pins against the repository without a Docker engine.
+# Pins: the base image (Python 3.11 on Debian 12), and through docker/dmlab_recipe/build.sh the
+# DeepMind Lab commit, the revisions of its source dependencies and Debian 12's Bazel 4.2.3; the
+# project's Python packages come from requirements.txt through `make install`, exactly as outside
+# Docker. tests/test_dockerfile.py checks these pins against the repository without a Docker engine.
+#
+# docker/dmlab_recipe/ is a verbatim copy of shared/dmlab/recipe/, the recipe that built DeepMind Lab
+# on the project's machines (its notes: docker/dmlab_recipe/README.md). Copied because the build
+# context is this repository alone.
 
-# DeepMind Lab builds for x86-64 only.
+# DeepMind Lab builds for x86-64 only. Debian 12 (bookworm) apt sources: the recipe needs their
+# bazel-bootstrap (Bazel 4.2.3), which the rule revisions it pins belong to.
 FROM --platform=linux/amd64 python:3.11.13-bookworm
 
-ARG DMLAB_RELEASE=release-2020-12-07
-ARG BAZEL_VERSION=7.6.1
 # The psychlab stimuli (Brady, Konkle, Alvarez & Oliva 2008), as DeepMind Lab's
 # data/brady_konkle_oliva2008/README.md fetches them.
 ARG BRADY_KONKLE_OLIVA2008_URL=https://bradylab.ucsd.edu/stimuli/ObjectsAll.zip
+# Bazel's parallel jobs (build.sh's JOBS): the recipe was proven with 2, on 2 cores.
+ARG DMLAB_BUILD_JOBS=2
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
-# DeepMind Lab's build dependencies (docs/users/build.md), the EGL/OSMesa libraries its headless
-# renderers link against, and what Bazel and the packaging script use.
+# What this Dockerfile itself uses (the recipe installs DeepMind Lab's build dependencies).
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        build-essential ca-certificates curl git gettext libffi-dev pkg-config unzip zip zlib1g-dev \
-        freeglut3-dev libegl-dev libegl1-mesa-dev libgl-dev libgl1-mesa-dev libglu1-mesa-dev \
-        libosmesa6-dev libsdl2-dev \
+        ca-certificates curl git unzip \
     && rm -rf /var/lib/apt/lists/*
-
-# Bazel, one exact release, checked against its published SHA-256.
-RUN mkdir /tmp/bazel && cd /tmp/bazel \
-    && base="https://github.com/bazelbuild/bazel/releases/download/${BAZEL_VERSION}/bazel-${BAZEL_VERSION}-linux-x86_64" \
-    && curl -fsSLO "${base}" && curl -fsSLO "${base}.sha256" \
-    && sha256sum -c "bazel-${BAZEL_VERSION}-linux-x86_64.sha256" \
-    && install -m 0755 "bazel-${BAZEL_VERSION}-linux-x86_64" /usr/local/bin/bazel \
-    && cd / && rm -rf /tmp/bazel && bazel --version
 
 # The project's virtual environment, made by the same command as outside Docker.
 WORKDIR /opt/impala
 COPY requirements.txt Makefile ./
 RUN make install
 
-# DeepMind Lab from its release tag, built against this image's Python 3.11 headers and the NumPy
-# pinned in requirements.txt (the one in .venv), packaged as a wheel and installed into .venv.
+# DeepMind Lab, built by the recipe (apt packages, sources cloned at pinned revisions, patches,
+# offline WORKSPACE) into a wheel, which `make install` puts into .venv without dependencies.
+COPY docker/dmlab_recipe /opt/dmlab_recipe
 RUN <<'EOF'
 #!/usr/bin/env bash
 set -euxo pipefail
-git clone --depth 1 --branch "${DMLAB_RELEASE}" https://github.com/google-deepmind/lab.git /tmp/lab
-cd /tmp/lab
-
-# 1. Python and NumPy headers. DeepMind Lab takes them from the local repository @python_system,
-#    whose BUILD file names a system Python's header paths; write one that names ours (step 2 makes
-#    the WORKSPACE use it, with the repository rooted at "/").
-mkdir -p bazel
-py_include="$(/opt/impala/.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
-np_include="$(/opt/impala/.venv/bin/python -c 'import numpy; print(numpy.get_include())')"
-test -f "${py_include}/Python.h" && test -f "${np_include}/numpy/arrayobject.h"
-py_include="${py_include#/}"
-np_include="${np_include#/}"
-cat > bazel/python.BUILD <<BUILD
-# Written by the IMPALA Dockerfile: Python 3.11 and NumPy headers, relative to "/".
-cc_library(
-    name = "python_headers",
-    hdrs = glob(["${py_include}/**/*.h", "${np_include}/**/*.h"]),
-    includes = ["${py_include}", "${np_include}"],
-    visibility = ["//visibility:public"],
-)
-
-alias(
-    name = "python",
-    actual = ":python_headers",
-    visibility = ["//visibility:public"],
-)
-BUILD
-
-# 2. The release's WORKSPACE downloads several dependencies from master/main branch archives,
-#    which move. Replace each with a fixed tag; fail if any moving archive is left. And declare
-#    @python_system as the repository of the file written in step 1.
-/opt/impala/.venv/bin/python - <<'PY'
-import pathlib
-import re
-import sys
-
-TAGS = {  # GitHub repository: release tag
-    'abseil/abseil-cpp': '20230125.3',
-    'abseil/abseil-py': 'v1.4.0',
-    'bazelbuild/bazel-skylib': '1.4.2',
-    'bazelbuild/rules_cc': '0.0.9',
-    'deepmind/dm_env': 'v1.6',
-    'deepmind/tree': '0.1.8',
-    'google/googletest': 'v1.13.0',
-    'pybind/pybind11': 'v2.11.1',
-}
-workspace = pathlib.Path('WORKSPACE')
-text = workspace.read_text()
-for repository, tag in TAGS.items():
-    name = repository.split('/')[1]
-    directory = f'{name}-{tag[1:] if re.match(r"v[0-9]", tag) else tag}'  # GitHub drops the "v".
-    for branch in ('master', 'main'):
-        text = text.replace(f'https://github.com/{repository}/archive/{branch}.zip',
-                            f'https://github.com/{repository}/archive/refs/tags/{tag}.zip')
-        text = text.replace(f'"{name}-{branch}"', f'"{directory}"')
-moving = re.findall(r'[^"]+/archive/(?:master|main)\.zip', text)
-if moving:
-    sys.exit(f'WORKSPACE still downloads moving archives: {moving}')
-python_system = re.compile(r'^(?:new_local_repository|python_repo)\(\s*name = "python_system",.*?^\)$',
-                           re.MULTILINE | re.DOTALL)
-text, found = python_system.subn(
-    'new_local_repository(\n    name = "python_system",\n'
-    '    build_file = "@//bazel:python.BUILD",\n    path = "/",\n)', text)
-if found != 1:
-    sys.exit(f'WORKSPACE: expected one python_system repository, found {found}')
-workspace.write_text(text)
-PY
-
-# 3. Bazel 7 settings for this WORKSPACE-based tree.
-cat >> .bazelrc <<'RC'
-common --enable_bzlmod=false
-common --enable_workspace
-build --cxxopt=-std=c++17
-build --spawn_strategy=local
-RC
-
-bazel build -c opt //python/pip_package:build_pip_package
-python3.11 -m venv /tmp/wheel-venv
-/tmp/wheel-venv/bin/pip install --quiet wheel==0.45.1
-PYTHON_BIN_PATH=/tmp/wheel-venv/bin/python ./bazel-bin/python/pip_package/build_pip_package /tmp/dmlab_pkg
-# --no-deps: every package .venv has comes from requirements.txt.
-/opt/impala/.venv/bin/pip install --no-deps /tmp/dmlab_pkg/*.whl
-bazel shutdown
-cd /
-rm -rf /tmp/lab /tmp/dmlab_pkg /tmp/wheel-venv /root/.cache/bazel
+# PYTHON is .venv's own Python: its NumPy (requirements.txt) gives the headers the extension is
+# built against, and it already has the setuptools and wheel the recipe needs (TensorFlow requires
+# setuptools, and wheel through astunparse), so no second environment; build.sh checks all three.
+# Bazel's linux-sandbox needs user namespaces, which Docker's default seccomp profile denies. The
+# recipe writes the workspace .bazelrc itself, so the local strategy goes in the user's rc, which
+# Bazel reads after it.
+echo 'build --spawn_strategy=local' > "${HOME}/.bazelrc"
+WORK=/tmp/dmlab_build WHEEL_DIR=/opt/dmlab_wheel PYTHON=/opt/impala/.venv/bin/python \
+  JOBS="${DMLAB_BUILD_JOBS}" bash /opt/dmlab_recipe/build.sh
+make install DMLAB_WHEEL=/opt/dmlab_wheel/deepmind_lab-1.0-py3-none-any.whl
+# Sources, Bazel's output root and the wheel are not needed at run time: gone in this same layer.
+rm -rf /tmp/dmlab_build /opt/dmlab_wheel "${HOME}/.bazelrc" "${HOME}/.cache/bazel" /var/lib/apt/lists/*
 /opt/impala/.venv/bin/python -c 'import deepmind_lab; print("Installed", deepmind_lab.Lab)'
 EOF
 
@@ -167,7 +89,7 @@ rm -rf /tmp/stimuli
 EOF
 
 # The project itself, and its whole test suite, including tests/test_dmlab_real.py, which needs
-# the DeepMind Lab just built (outside this image those tests are skipped).
+# the DeepMind Lab just built (where it is not installed, those tests are skipped).
 COPY . .
 ENV PATH=/opt/impala/.venv/bin:${PATH}
 RUN make test

@@ -6,9 +6,15 @@ INSTALLED := $(VENV)/.installed
 # Fewer TensorFlow start-up lines on the console.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install train test clean
+# DeepMind Lab from a wheel, for whoever has one (../shared/dmlab's, or the Docker image's build):
+#   make install DMLAB_WHEEL=path/to/deepmind_lab-1.0-py3-none-any.whl   (also for make test, make train)
+DMLAB_WHEEL ?=
+# The Debian/Ubuntu packages DeepMind Lab's headless build loads at run time.
+DMLAB_PACKAGES := libosmesa6 liblua5.1-0 libsdl2-2.0-0
 
-install: $(INSTALLED)
+.PHONY: install dmlab dmlab-packages train test clean
+
+install: $(INSTALLED) $(if $(DMLAB_WHEEL),dmlab)
 
 $(INSTALLED): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,18 +22,37 @@ $(INSTALLED): requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	@touch $@
 
+# --no-deps: every package .venv holds comes from requirements.txt.
+dmlab: $(INSTALLED) dmlab-packages
+	@test -f "$(DMLAB_WHEEL)" || { echo "DMLAB_WHEEL=$(DMLAB_WHEEL): no such file" >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall "$(DMLAB_WHEEL)"
+	@cd / && $(CURDIR)/$(BIN)/python -c 'import deepmind_lab' \
+	    && echo "DeepMind Lab installed from $(DMLAB_WHEEL)."
+
+# Installs what is missing when run as root; otherwise names it.
+dmlab-packages:
+	@missing=$$(for p in $(DMLAB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends $$missing; \
+	else \
+	    echo "DeepMind Lab needs these Debian/Ubuntu packages: $$(echo $$missing). Install them" \
+	        "as root (apt-get install $$(echo $$missing)), then run make again." >&2; exit 1; \
+	fi
+
 LOGDIR ?= /tmp/agent/pong
 # IMPALA on Atari Pong with the recipe that learns on a 2-core machine (README, "Learning": the
 # paper's Atari settings but for centred frames, unroll 10, batch 8, learning rate 0.002 and RMSProp
 # epsilon 0.001), in the actor layout it was measured with (benchmarks/pong_learning.py). The paper's
 # exact settings: experiment.py --level_name=atari/pong (its defaults for atari/*).
-train: $(INSTALLED)
+train: install
 	@echo "make train: IMPALA on Atari Pong, the recipe that reaches +18 within 12M frames here (4 of 6 runs, 15-20 min on 2 cores); watch $(LOGDIR)/learning_curve.png or 'tensorboard --logdir $(LOGDIR)'; Ctrl-C stops, the same command resumes."
 	@$(BIN)/python experiment.py --level_name=atari/pong --center_frames --unroll_length=10 \
 	    --batch_size=8 --learning_rate=0.002 --epsilon=0.001 --num_actors=64 --actor_threads=8 \
 	    --envs_per_process=8 --logdir=$(LOGDIR)
 
-test: $(INSTALLED)
+test: install
 	$(BIN)/python -m pytest -n 2 tests
 
 clean:

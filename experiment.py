@@ -41,6 +41,7 @@ from runtime import cluster
 from runtime import config as config_lib
 from runtime import evaluation
 from runtime import learner as learner_lib
+from runtime import levels as levels_lib
 from runtime import local_cluster
 from runtime import one_machine
 from runtime import replicas
@@ -94,7 +95,9 @@ def main(argv):
   try:
     if config.local_cluster:
       sys.exit(local_cluster.run_local_cluster(config, program=os.path.abspath(__file__)))
-    elif config.mode == 'test':
+    for note in levels_lib.notes(config):
+      logging.warning(note)
+    if config.mode == 'test':
       test(config)
     elif config.task == -1:
       logging.info('Training %s', describe(config))
@@ -107,6 +110,8 @@ def main(argv):
       cluster.run_actor_task(config)
   except cluster.LearnerUnreachableError as e:
     sys.exit(f'Error: {e}')
+  except environments.EnvironmentProcessError as e:  # A level that cannot start, with its message.
+    sys.exit(f'Error: {e}\n{levels_lib.START_FAILURE_HINT}')
 
 
 if __name__ == '__main__':

@@ -29,8 +29,9 @@ def _scores(game_returns, **kwargs):
         game_returns, random_scores=atari57.PAPER_RANDOM_SCORES, **kwargs)
 
 
-def build_report(game_returns):
+def build_report(game_returns, whole_suite=True):
     """The report's content for Atari returns keyed by game id (any subset of the 57 games)."""
+    del whole_suite  # Its rows are the games that have returns, whichever run they come from.
     ours = _scores(game_returns)
     paper = [_scores(atari57.paper_game_returns(field)) for _, field in PAPER_AGENTS]
     returns = {atari57.canonical_level_name(k): v for k, v in game_returns.items()}

@@ -13,14 +13,18 @@ def cpu_times():
   return (ticks[7] if len(ticks) > 7 else 0), ticks[3] + ticks[4], sum(ticks[:8])
 
 
-def ticks(stat_path):
-  """utime + stime clock ticks from a /proc .../stat file (a process's or a thread's); 0 if gone."""
+def ticks(stat_path, waited_children=False):
+  """utime + stime clock ticks from a /proc .../stat file (a process's or a thread's); 0 if gone.
+
+  waited_children: add those of the children it has waited for (cutime + cstime): DeepMind Lab
+  compiles each episode's map in such children, and that costs more than its own steps.
+  """
   try:
     with open(stat_path) as f:
       fields = f.read().rsplit(')', 1)[1].split()
   except OSError:
     return 0
-  return int(fields[11]) + int(fields[12])
+  return sum(int(x) for x in fields[11:15 if waited_children else 13])
 
 
 def processes_cpu_seconds(pids):

@@ -32,6 +32,13 @@ Configurations (flags given on the command line override their values):
          idles while both wait. Fewer actors in flight leave the cores idle too (16 actors, 4 per
          process, 2 threads: a quarter of the CPU time idle, ~20% fewer frames/s).
   dmlab: the DMLab-shaped synthetic level, deep network with LSTM and instruction, unroll 100, batch 32.
+  lab_deep, lab_shallow: the real DeepMind Lab (needs it installed: make install DMLAB_WHEEL=...) on
+         the original's default level, explore_goal_locations_small, with the original's agent (deep
+         network, LSTM, unroll 100, batch 32) or the shallow network; one environment a process, as
+         the original (--envs_per_process to change). DeepMind Lab cannot step in a process that has
+         loaded TensorFlow, so its environment cost is the CPU time of an environment process and of
+         the processes it waits for (from /proc): each reset compiles the next episode's maze in one,
+         which costs more than the episode's steps (explore_goal_locations_small: ~2 ms a step).
 """
 import os
 import sys
@@ -61,13 +68,18 @@ config_lib.define_flags()
 flags.DEFINE_integer('seconds', 60, 'Seconds of training per configuration.')
 flags.DEFINE_list('configs', ['pong', 'dmlab'], 'Configurations to run.')
 flags.DEFINE_integer('pong_actors', 128, 'Actors for the Pong configuration.')
-flags.DEFINE_integer('dmlab_actors', 16, 'Actors for the DMLab-shaped configuration.')
+flags.DEFINE_integer('dmlab_actors', 16, 'Actors for the DeepMind Lab configurations (synthetic '
+                     'and real).')
 FLAGS = flags.FLAGS
 
 CONFIGS = {
     'pong': dict(level_name='atari/pong', envs_per_process=32, actor_threads=4),
     'dmlab': dict(level_name='synthetic/dmlab', network='deep', use_lstm=True, unroll_length=100,
                   batch_size=32),
+    'lab_deep': dict(level_name='explore_goal_locations_small', network='deep', use_lstm=True,
+                     unroll_length=100, batch_size=32),
+    'lab_shallow': dict(level_name='explore_goal_locations_small', network='shallow', use_lstm=True,
+                        unroll_length=100, batch_size=32),
 }
 
 
@@ -90,15 +102,32 @@ def cpu_seconds_per_step(fn, steps_per_call, min_seconds=3.):
   return (time.process_time() - cpu_start) / (calls * steps_per_call)
 
 
+def environment_cost(config):
+  """(EnvSpec, CPU seconds per step of one environment): in this process, or for DeepMind Lab, which
+  cannot run beside TensorFlow, the CPU time of an environment process and the processes it starts
+  (each episode's map is compiled in one), over 3 episodes."""
+  rng = np.random.default_rng(0)
+  if config.level_name.startswith(('atari/', 'synthetic/')):
+    env = environments.create_environment(config.level_name, seed=1, is_test=False,
+                                          config=config.env_config)
+    env.initial()
+    cost = cpu_seconds_per_step(lambda: env.step(int(rng.integers(env.spec.num_actions))), 1)
+    env.close()
+    return env.spec, cost
+  with environments.EnvironmentProcess(environments.create_environment, level_name=config.level_name,
+                                       seed=1, is_test=False, config=config.env_config) as env:
+    env.initial()
+    steps, episodes, start = 0, 0, time.monotonic()
+    cpu_start = environments.process.cpu_seconds(env.pid)
+    while episodes < 3 and time.monotonic() - start < 120:
+      episodes += env.step(int(rng.integers(env.spec.num_actions))).done
+      steps += 1
+    return env.spec, (environments.process.cpu_seconds(env.pid) - cpu_start) / steps
+
+
 def measure_parts(config):
   """CPU seconds per agent step of the environment, batched inference and the learner step."""
-  env = environments.create_environment(config.level_name, seed=1, is_test=False,
-                                        config=config.env_config)
-  spec = env.spec
-  env.initial()
-  rng = np.random.default_rng(0)
-  env_cost = cpu_seconds_per_step(lambda: env.step(int(rng.integers(spec.num_actions))), 1)
-  env.close()
+  spec, env_cost = environment_cost(config)
 
   agent = agents.build_agent(config, spec)
   single = (np.int32(0), trajectories.without_info(trajectories.example_env_output(spec)),
@@ -121,7 +150,9 @@ def measure_parts(config):
 
 
 def environments_alone_fps(config, seconds=5.):
-  """Frames/s of the run's environment processes stepped together with random actions, alone."""
+  """Frames/s of the run's environment processes stepped together with random actions, alone: for
+  `seconds`, and for DeepMind Lab until every environment has finished an episode (its resets, which
+  compile the next map, cost more than its steps)."""
   groups = acting.start_environments(
       config, range(config.num_actors), is_test=False, env_factory=environments.create_environment)
   try:
@@ -132,8 +163,11 @@ def environments_alone_fps(config, seconds=5.):
     rng = np.random.default_rng(0)
     sizes = [len(group.actor_ids) for group in groups]
     steps, start = 0, time.monotonic()
-    while time.monotonic() - start < seconds:
-      environments.step_many(processes, [rng.integers(num_actions, size=n).tolist() for n in sizes])
+    finished = np.zeros(config.num_actors, bool) | config.level_name.startswith(('atari/', 'synthetic/'))
+    while time.monotonic() - start < seconds or not finished.all() and time.monotonic() - start < 300:
+      outputs = environments.step_many(
+          processes, [rng.integers(num_actions, size=n).tolist() for n in sizes])
+      finished |= np.concatenate([output.done for output in outputs])
       steps += config.num_actors
     return steps * config.env_config.num_action_repeats / (time.monotonic() - start)
   finally:
@@ -163,14 +197,14 @@ def main(argv):
 
   print(f'\nThroughput on {cores} cores, {FLAGS.seconds} s of training per configuration.')
   print('CPU microseconds per agent step, each part measured alone:')
-  print(f'{"config":<8}{"actors":>7}{"env":>9}{"inference":>11}{"learner":>9}{"ideal fps":>11}'
+  print(f'{"config":<12}{"actors":>7}{"env":>9}{"inference":>11}{"learner":>9}{"ideal fps":>11}'
         f'{"envs alone":>12}{"frames/s":>10}{"of ideal":>10}{"steps/s":>9}{"learner wait":>14}'
         f'{"actor wait":>12}'
         f'{"batch":>7}{"idle":>6}{"steal":>7}{"drift":>7}')
   for (name, config, env_cost, inference_cost, learner_cost, ideal, envs_alone, frames, steps, stats,
        seconds, drift) in rows:
     actor_wait = stats['inference_wait_seconds'] / (stats['actor_threads'] * stats['actor_seconds'])
-    print(f'{name:<8}{config.num_actors:>7}{env_cost * 1e6:>9.0f}{inference_cost * 1e6:>11.0f}'
+    print(f'{name:<12}{config.num_actors:>7}{env_cost * 1e6:>9.0f}{inference_cost * 1e6:>11.0f}'
           f'{learner_cost * 1e6:>9.0f}{ideal:>11.0f}{envs_alone:>12.0f}{frames:>10.0f}{frames / ideal:>10.0%}'
           f'{steps:>9.2f}{stats["learner_wait_seconds"] / seconds:>14.0%}'
           f'{actor_wait:>12.0%}'
@@ -179,13 +213,13 @@ def main(argv):
   print('\nWhere the CPU went during training, microseconds per agent step (from /proc; the parts '
         'alone, for comparison: env + inference + learner):')
   roles = ('environments', 'actors', 'inference', 'learner and rest')
-  print(f'{"config":<8}' + ''.join(f'{role:>18}' for role in roles) + f'{"idle":>8}{"all cores":>11}'
+  print(f'{"config":<12}' + ''.join(f'{role:>18}' for role in roles) + f'{"idle":>8}{"all cores":>11}'
         f'{"parts alone":>13}')
   for (name, config, env_cost, inference_cost, learner_cost, _, _, frames, _, stats, seconds,
        _) in rows:
     agent_steps = frames * seconds / config.env_config.num_action_repeats
     used = stats.get('cpu_by_role', {})
-    print(f'{name:<8}' + ''.join(f'{used.get(role, 0.) / agent_steps * 1e6:>18.0f}' for role in roles)
+    print(f'{name:<12}' + ''.join(f'{used.get(role, 0.) / agent_steps * 1e6:>18.0f}' for role in roles)
           + f'{stats["idle"] * cores * seconds / agent_steps * 1e6:>8.0f}'
           f'{cores * seconds / agent_steps * 1e6:>11.0f}'
           f'{(env_cost + inference_cost + learner_cost) * 1e6:>13.0f}')

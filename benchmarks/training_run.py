@@ -14,7 +14,7 @@ def cpu_by_role():
   """CPU seconds used so far, by role: this process's threads by the names the runtime gives them
   ('actors', 'inference': the batching thread; 'learner and rest': the main thread, prefetching, and
   TensorFlow's own thread pool, which runs the learner's ops and part of inference's), and its child
-  processes ('environments'). Empty without /proc."""
+  processes with the children they waited for ('environments'). Empty without /proc."""
   task_dir = f'/proc/{os.getpid()}/task'
   if not os.path.isdir(task_dir):
     return {}
@@ -31,7 +31,8 @@ def cpu_by_role():
         children.update(f.read().split())
     except OSError:
       pass
-  ticks['environments'] = sum(proc_cpu.ticks(f'/proc/{child}/stat') for child in children)
+  ticks['environments'] = sum(proc_cpu.ticks(f'/proc/{child}/stat', waited_children=True)
+                               for child in children)
   hz = os.sysconf('SC_CLK_TCK')
   return {role: count / hz for role, count in ticks.items()}
 

@@ -4,7 +4,7 @@ This module is suite-agnostic: it serves DMLab-30 (`dmlab30`), Atari-57 (`atari5
 outside both. It lives in `dmlab30`, the original release's home suite, because the repository keeps
 no top-level package for shared code; `atari57` imports it from here. The suites plug in through their
 package's `TITLE`, `KEYED_BY` and `canonical_level_name(name)`, and their
-`report.build_report(level_returns)`.
+`report.build_report(level_returns, whole_suite)`.
 
 The results file (JSON, format "impala-evaluation-v1"):
 
@@ -35,7 +35,6 @@ import importlib
 import json
 import numbers
 import os
-import sys
 import tempfile
 from typing import Optional
 
@@ -263,6 +262,7 @@ class Row:
     mean_return: float
     ours: Optional[float] = None  # Human-normalised score (%), None where the level has no reference.
     paper: tuple = ()             # The paper's scores (%) for the same level, one per paper column.
+    ran: bool = True              # False: the run left the level out ('not run').
 
 
 @dataclasses.dataclass
@@ -288,7 +288,8 @@ def make_row(level, returns, ours=None, paper=()):
 def _build_report(results):
     suite = results['suite']
     if suite is not None:
-        report = importlib.import_module(suite + '.report').build_report(results['episode_returns'])
+        report = importlib.import_module(suite + '.report').build_report(
+            results['episode_returns'], whole_suite=results['level_name'] == suite)
     else:
         rows = [make_row(level, r) for level, r in results['episode_returns'].items()]
         report = Report(f'{results["level_name"]}: episode returns', rows,
@@ -353,7 +354,7 @@ def _format(report, results):
         header += ['ours'] + [f'{c} (paper)' for c in report.paper_columns]
     rows = []
     for row in report.rows:
-        cells = [row.level, row.episodes, _number(row.mean_return, 2)]
+        cells = [row.level, row.episodes if row.ran else 'not run', _number(row.mean_return, 2)]
         if normalised:
             cells += [_number(row.ours)] + [_number(p) for p in row.paper]
         rows.append(cells)
@@ -389,7 +390,8 @@ def write_png(report, path):
         ys = [k + (i - (len(series) - 1) / 2) * bar for k, v in enumerate(values) if v is not None]
         ax.barh(ys, [v for v in values if v is not None], height=bar, label=label,
                 color=colours[i % len(colours)], edgecolor='black' if i == 0 else 'none', linewidth=0.4)
-    ax.set_yticks(range(len(rows)), [r.level for r in rows], fontsize=8)
+    ax.set_yticks(range(len(rows)), [r.level if r.ran else f'{r.level} (not run)' for r in rows],
+                  fontsize=8)
     ax.set_ylim(len(rows) - 0.5, -0.5)  # First level at the top, as in the tables.
     ax.axvline(0, color='black', linewidth=0.6)
     ax.axvline(100, color='grey', linestyle='--', linewidth=0.8, label='human (100%)')

@@ -8,6 +8,8 @@ it serves Atari-57 files too (`python -m atari57.report` is the same command). F
 """
 import sys
 
+import numpy as np
+
 import dmlab30
 from dmlab30 import command
 from dmlab30 import evaluation
@@ -20,42 +22,54 @@ PAPER_AGENTS = (
 )
 
 
-def build_report(level_returns):
-    """The report's content for DMLab-30 returns keyed by test level name (any subset of levels)."""
+def build_report(level_returns, whole_suite=True):
+    """The report's content for DMLab-30 returns keyed by test level name (any subset of levels).
+
+    The aggregates are over the levels that have returns, the paper's over the same levels; where
+    some lack them a note names them and says it is not the DMLab-30 score. whole_suite: the results
+    are of a DMLab-30 run, whose levels without returns are rows marked 'not run' (a single level's
+    results list only that level).
+    """
     ours = dmlab30.human_normalized_scores(level_returns)
     # Table B.1 holds raw returns; normalise them exactly as ours are (release human/random scores).
     paper = [dmlab30.human_normalized_scores(dmlab30.paper_level_returns(field))
              for _, field, _ in PAPER_AGENTS]
     returns = {dmlab30.canonical_level_name(k): v for k, v in level_returns.items()}
-    rows = [evaluation.make_row(level, returns[level], score, [p[level] for p in paper])
-            for level, score in ours.items()]
+    rows = [evaluation.make_row(level, returns[level], ours[level], [p[level] for p in paper])
+            if level in ours else
+            evaluation.Row(level, 0, None, None, tuple(p[level] for p in paper), ran=False)
+            for level in dmlab30.TEST_LEVELS if level in ours or whole_suite]
     report = evaluation.Report('DMLab-30: human-normalised test scores', rows,
                                paper_columns=tuple(label for label, _, _ in PAPER_AGENTS))
+    ran = list(ours)
     missing = [level for level in dmlab30.TEST_LEVELS if level not in ours]
-    if missing:
+    over = f' over the {len(ran)} of {len(dmlab30.TEST_LEVELS)} levels that ran' if missing else ''
+
+    def mean(scores, cap=None):
+        return float(np.mean([min(scores[level], cap or np.inf) for level in ran]))
+
+    # All 30: the paper's own Table 3 numbers (Table B.1's rounded returns give them within 0.05).
+    paper_capped = (tuple(mean(p, 100) for p in paper) if missing else
+                    tuple(dmlab30.PAPER_TABLE_3[key] for _, _, key in PAPER_AGENTS))
+    report.aggregates = [
+        evaluation.Aggregate(f'mean{over}, capped at 100 per level', mean(ours, 100),
+                             paper_capped),
+        evaluation.Aggregate(f'mean{over}, uncapped', mean(ours), tuple(mean(p) for p in paper)),
+    ]
+    if missing and not whole_suite:
+        report.notes.append(f'Results for {len(ran)} of the {len(dmlab30.TEST_LEVELS)} levels: the '
+                            'means are over those, the paper\'s over the same levels.')
+    elif missing:
         report.notes.append(
-            f'No aggregate: the DMLab-30 score averages all 30 levels and these results have '
-            f'{len(ours)} ({_listing(missing)} missing).')
+            f'Not run: {", ".join(missing)} ({len(missing)} of {len(dmlab30.TEST_LEVELS)}). The '
+            'means are over the levels that ran, the paper\'s over the same levels: not the DMLab-30 '
+            'score, which averages all 30.')
     else:
-        report.aggregates = [
-            evaluation.Aggregate(
-                'mean, capped at 100 per level', dmlab30.compute_human_normalized_score(returns, 100),
-                tuple(dmlab30.PAPER_TABLE_3[key] for _, _, key in PAPER_AGENTS)),
-            evaluation.Aggregate(
-                'mean, uncapped', dmlab30.compute_human_normalized_score(returns),
-                tuple(dmlab30.compute_human_normalized_score(dmlab30.paper_level_returns(field))
-                      for _, field, _ in PAPER_AGENTS)),
-        ]
         report.notes.append('The paper reports the capped mean (Table 3); its uncapped means here '
                             'are computed from Table B.1.')
     report.notes.append('Paper per-level scores: Table B.1 returns, normalised with the release\'s '
                         'human and random scores.')
     return report
-
-
-def _listing(levels, limit=5):
-    shown = ', '.join(levels[:limit])
-    return shown if len(levels) <= limit else f'{shown} and {len(levels) - limit} more'
 
 
 if __name__ == '__main__':

@@ -4,9 +4,9 @@ Level names: a DMLab-30 level name (one of DMLAB30_LEVELS: the 30 training level
 variants whose names differ) gets the 'contributed/dmlab30/' prefix; any other name, e.g.
 'seekavoid_arena_01' or 'contributed/dmlab30/rooms_watermaze', goes to DeepMind Lab as it is.
 """
-import logging
 import os
 import shutil
+import sys
 import tempfile
 
 import numpy as np
@@ -45,15 +45,21 @@ DMLAB30_LEVELS = frozenset("""
     explore_obstructed_goals_large explore_goal_locations_small explore_goal_locations_large
     explore_object_rewards_few explore_object_rewards_many
 """.split())
+# The psychlab levels that read the brady_konkle_oliva2008 images: DeepMind Lab refuses to start them
+# without a 'datasetPath'.
+DATASET_LEVELS = frozenset(('psychlab_arbitrary_visuomotor_mapping', 'psychlab_continuous_recognition'))
 # Evaluation uses DeepMind Lab's hold-out levels and this fixed mixer seed, as the original did.
 TEST_MIXER_SEED = 0x600D5EED
 
 _NOT_INSTALLED = (
     "DeepMind Lab level {level!r} needs the `deepmind_lab` Python module, which is not installed "
-    "here. Build and use the Docker image that has it (`docker build -t impala .`; see the README, "
+    "here. Install a DeepMind Lab wheel (`make install DMLAB_WHEEL=path/to/deepmind_lab-*.whl`), or "
+    "build and use the Docker image that has it (`docker build -t impala .`; see the README, "
     "'Reproducing the paper'), or train on Atari instead, e.g. `--level_name=atari/pong`.")
-
-logger = logging.getLogger(__name__)
+_WITH_TENSORFLOW = (
+    "DeepMind Lab crashes (segmentation fault, or 'free(): invalid pointer') in a process that has "
+    'loaded TensorFlow, whichever is imported first: play {level!r} in an environment process '
+    '(environments.EnvironmentProcess), as the runtime does.')
 
 
 def level_path(level_name):
@@ -116,6 +122,8 @@ def _import_deepmind_lab(level_name):
     import deepmind_lab  # pylint: disable=import-outside-toplevel
   except ImportError as error:
     raise ImportError(_NOT_INSTALLED.format(level=level_name)) from error
+  if 'tensorflow' in sys.modules and hasattr(deepmind_lab, '__file__'):  # Stand-ins have no file.
+    raise RuntimeError(_WITH_TENSORFLOW.format(level=level_name))
   return deepmind_lab
 
 
@@ -130,8 +138,6 @@ class DmLab(base.Environment):
     deepmind_lab = _import_deepmind_lab(level_name)
     self.spec = environment_spec(config)
     level = level_path(level_name)
-    if 'psychlab' in level and not config.dataset_path:
-      logger.warning('%s may need the brady_konkle_oliva2008 dataset: set dataset_path.', level)
     self._random_state = np.random.RandomState(seed)
     self._actions = np.array(ACTION_SET, dtype=np.intc)
     level_cache = LevelCache(config.level_cache_dir) if config.level_cache_dir else None

@@ -5,7 +5,10 @@ and its keyword arguments), in a child process, and forwards `initial()` and `st
 If the child dies or stops answering, it logs an error, replaces the child with a fresh one and
 answers the call with the fresh environment's `initial()` step (done=True, info (0, 0)): the actor's
 LSTM state resets and the run goes on. The episode in progress is lost, not reported; `restarts`
-counts the replacements.
+counts the replacements. A child that dies before its environment's first answer is not replaced:
+its environment cannot start (a DeepMind Lab level whose map is missing ends its process at the
+first reset), and a replacement would fail the same way, so the caller gets an
+`EnvironmentProcessError` with the last lines the child wrote to stderr (the engine's message).
 
 The child is a fresh Python interpreter started with `subprocess` (fork + exec at once, which is safe
 in a multi-threaded TensorFlow parent, where a plain fork is not), not a `multiprocessing` Process:
@@ -13,8 +16,7 @@ multiprocessing's 'spawn' and 'forkserver' methods re-import the parent's `__mai
 child, and a learner script that imports TensorFlow at its top would load TensorFlow into every
 environment process. The child imports only this package and the factory's module. Parent and child
 talk over a `multiprocessing.Pipe` (a socket pair carrying pickled messages); large NumPy arrays in
-the answers (frames) go through a shared memory file instead (`SharedArrays`): pickling a frame and
-pushing it through the socket cost more than the Atari step that made it.
+the answers (frames) go through a shared memory file instead (`environments.shared_memory`).
 
 No orphans: `close()` (or leaving a `with` block) ends the child; an atexit hook closes those still
 open when the interpreter exits; and a child whose parent has gone, however it went (even SIGKILL,
@@ -22,22 +24,23 @@ which no atexit hook or daemon flag survives), finds the pipe closed when it nex
 and exits.
 """
 import atexit
+import collections
 import logging
-import mmap
 import multiprocessing
 import os
 import pickle
 import signal
 import subprocess
 import sys
-import tempfile
+import threading
+import time
 import traceback
 import weakref
 
 import numpy as np
-import tree
 
 from environments.base import StepOutput, StepOutputInfo
+from environments.shared_memory import SharedArrays
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +54,8 @@ import sys
 from multiprocessing.connection import Connection
 connection = Connection(int(sys.argv[1]))
 sys.path[:] = connection.recv()
-from environments.process import serve, SharedArrays
+from environments.process import serve
+from environments.shared_memory import SharedArrays
 serve(connection, SharedArrays(int(sys.argv[2])))
 """
 _open_processes = weakref.WeakSet()
@@ -72,67 +76,24 @@ class _Lost(Exception):
   """The child died or did not answer in time."""
 
 
-class _SharedArray:
-  """Stands in a pickled answer for an array that the child wrote to the shared memory file."""
-  __slots__ = ('offset', 'shape', 'dtype')
+class _StderrTail:
+  """Forwards a child's stderr to ours line by line, keeping the last lines for error messages."""
 
-  def __init__(self, offset, shape, dtype):
-    self.offset, self.shape, self.dtype = offset, shape, dtype
+  def __init__(self, pipe, lines=20):
+    self._lines = collections.deque(maxlen=lines)
+    self._thread = threading.Thread(target=self._forward, args=(pipe,), daemon=True)
+    self._thread.start()
 
+  def _forward(self, pipe):
+    with pipe:
+      for line in pipe:
+        text = line.decode('utf-8', 'replace')
+        self._lines.append(text.rstrip())
+        sys.stderr.write(text)
 
-class SharedArrays:
-  """A shared memory file through which the child hands the parent the large arrays of an answer.
-
-  The parent creates it (an anonymous memfd on Linux, an unlinked temporary file elsewhere, so nothing
-  is left behind however the processes end) and passes its descriptor to the child. For each answer
-  the child writes its arrays of `MIN_BYTES` or more from offset 0 on and sends small stand-ins; the
-  parent copies them out before it sends the next call, which is the next time the child writes.
-  Arrays that do not fit (beyond `CAPACITY`, which costs memory only where written) travel pickled.
-  """
-  CAPACITY = 64 << 20
-  MIN_BYTES = 4096
-  ALIGNMENT = 64  # Each array starts on a cache line.
-
-  def __init__(self, fd=None):
-    if fd is None:
-      if hasattr(os, 'memfd_create'):
-        fd = os.memfd_create('impala-environment')
-      else:
-        with tempfile.TemporaryFile() as f:
-          fd = os.dup(f.fileno())
-      os.ftruncate(fd, self.CAPACITY)
-    self.fd = fd
-    self._memory = mmap.mmap(fd, self.CAPACITY)
-
-  def share(self, value):
-    """(Child) `value` with its large arrays written here and replaced by stand-ins."""
-    end = 0
-
-    def write(leaf):
-      nonlocal end
-      if not isinstance(leaf, np.ndarray) or leaf.nbytes < self.MIN_BYTES or leaf.dtype.hasobject:
-        return leaf
-      offset = -(-end // self.ALIGNMENT) * self.ALIGNMENT
-      if offset + leaf.nbytes > self.CAPACITY:
-        return leaf
-      end = offset + leaf.nbytes
-      np.frombuffer(self._memory, leaf.dtype, leaf.size, offset).reshape(leaf.shape)[...] = leaf
-      return _SharedArray(offset, leaf.shape, leaf.dtype.str)
-    return tree.map_structure(write, value)
-
-  def take(self, value):
-    """(Parent) `value` with the stand-ins replaced by copies of their arrays."""
-    def read(leaf):
-      if not isinstance(leaf, _SharedArray):
-        return leaf
-      dtype = np.dtype(leaf.dtype)
-      size = int(np.prod(leaf.shape))
-      return np.frombuffer(self._memory, dtype, size, leaf.offset).reshape(leaf.shape).copy()
-    return tree.map_structure(read, value)
-
-  def close(self):
-    self._memory.close()
-    os.close(self.fd)
+  def text(self):
+    self._thread.join(1.)  # The pipe closes once the child has gone; its last lines follow.
+    return '\n'.join(self._lines)
 
 
 class EnvironmentProcess:
@@ -141,7 +102,9 @@ class EnvironmentProcess:
   Args:
     factory: a callable that returns the environment, defined at the top level of a module the child
       can import (pickled by reference; not in the script run as __main__).
-    call_timeout: seconds a call may take before the child is taken for hung and replaced.
+    call_timeout: seconds a call may go unanswered, with the child (and its children) using no CPU
+      meanwhile, before the child is taken for hung and replaced. One still busy is waited for, up to
+      `startup_timeout` in all.
     startup_timeout: the same for the child's first call, which includes building the environment
       (DeepMind Lab compiles the level's map then, which can take minutes).
     **factory_kwargs: passed to `factory`; must be picklable.
@@ -157,7 +120,7 @@ class EnvironmentProcess:
         raise ValueError(f'{name} must be positive, got {value!r}')
     self._call_timeout = call_timeout
     self._startup_timeout = startup_timeout
-    self._description = f'{getattr(factory, "__qualname__", factory)}({factory_kwargs})'
+    self._description = _describe(factory, factory_kwargs)
     self._payload = pickle.dumps((factory, factory_kwargs))
     self.restarts = 0
     self._process = None
@@ -170,7 +133,9 @@ class EnvironmentProcess:
     with child_end:
       self._process = subprocess.Popen(
           [sys.executable, '-c', _BOOTSTRAP, str(child_end.fileno()), str(self._shared.fd)],
-          pass_fds=(child_end.fileno(), self._shared.fd), stdin=subprocess.DEVNULL)
+          pass_fds=(child_end.fileno(), self._shared.fd), stdin=subprocess.DEVNULL,
+          stderr=subprocess.PIPE)
+    self._stderr = _StderrTail(self._process.stderr)
     self._ready = False
     self._spec = None
     self._answered_calls = 0
@@ -191,7 +156,7 @@ class EnvironmentProcess:
     try:
       self._wait_until_ready()
     except _Lost as lost:
-      raise EnvironmentProcessError(f'{self._description}: the environment process {lost}') from None
+      raise self._start_failure(lost) from None
     return self._spec
 
   def initial(self):
@@ -221,9 +186,17 @@ class EnvironmentProcess:
       pass  # The child is gone; the wait for the answer finds out and replaces it.
 
   def _receive(self, timeout):
+    # A child still working is not hung: a DeepMind Lab reset compiles the next episode's map in a
+    # process of its own, which takes minutes when many environments reset at once on few cores.
+    # So a timeout replaces the child only if it (with its own children) used no CPU meanwhile.
+    # One that spins for longer than the start-up allows is taken for hung all the same.
+    cpu, deadline = cpu_seconds(self.pid), time.monotonic() + max(timeout, self._startup_timeout)
     # poll() also returns when the child has gone: the pipe then reads as closed.
-    if not self._connection.poll(timeout):
-      raise _Lost(f'did not answer within {timeout:g} s')
+    while not self._connection.poll(timeout):
+      cpu, last = cpu_seconds(self.pid), cpu
+      if cpu is None or last is None or cpu <= last or time.monotonic() > deadline:
+        raise _Lost(f'did not answer within {timeout:g} s, and used no CPU meanwhile'
+                    if time.monotonic() <= deadline else f'was still busy after {timeout:g} s')
     try:
       kind, *payload = self._connection.recv()
     except (EOFError, OSError):
@@ -250,7 +223,18 @@ class EnvironmentProcess:
     try:
       return self._answer()
     except _Lost as lost:
+      if not self._answered_calls:
+        raise self._start_failure(lost) from None
       return self._replace(lost)
+
+  def _start_failure(self, lost):
+    """The error for a child that was lost before its environment's first answer: not replaced."""
+    self._kill()
+    output = self._stderr.text()
+    return EnvironmentProcessError(
+        f'{self._description}: the environment process {lost} before its environment started '
+        f'(exit code {self._process.returncode}); it was not replaced, since a new one would fail '
+        f'the same way.' + (f' Its last lines on stderr:\n{output}' if output else ''))
 
   def _replace(self, lost):
     pid = self.pid
@@ -261,12 +245,7 @@ class EnvironmentProcess:
     self.restarts += 1
     self._start()
     self._request('initial')
-    try:
-      return self._answer()
-    except _Lost as lost_again:
-      self._kill()
-      raise EnvironmentProcessError(
-          f'{self._description}: the replacement environment process {lost_again}') from None
+    return self._answer_or_replace()  # Its first answer: a start failure raises, never loops.
 
   def _kill(self):
     self._process.kill()
@@ -364,6 +343,30 @@ def step_many(processes, actions):
   for process, action in zip(processes, actions):
     process.step_async(action)
   return [process.step_wait() for process in processes]
+
+
+def _describe(factory, kwargs):
+  """For messages: the levels and seeds a process plays, where its arguments name them."""
+  played = kwargs.get('kwargs_list', [kwargs])
+  if played and all('level_name' in each for each in played):
+    return ', '.join(f'{each["level_name"]} (seed {each.get("seed")})' for each in played)
+  return f'{getattr(factory, "__qualname__", factory)}({kwargs})'
+
+
+def cpu_seconds(pid):
+  """CPU seconds process `pid` and its descendants have used, the descendants it waited for
+  included; None without Linux's /proc."""
+  try:
+    with open(f'/proc/{pid}/stat') as f:
+      fields = f.read().rsplit(')', 1)[1].split()
+    ticks = sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime.
+    children = []
+    for thread in os.listdir(f'/proc/{pid}/task'):
+      with open(f'/proc/{pid}/task/{thread}/children') as f:
+        children += f.read().split()
+  except (OSError, IndexError, ValueError):
+    return None
+  return ticks / os.sysconf('SC_CLK_TCK') + sum(cpu_seconds(child) or 0. for child in children)
 
 
 @atexit.register

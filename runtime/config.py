@@ -74,6 +74,9 @@ class Config:
       "original code's tanh squashing, soft_asymmetric_paper the paper's Figure D.1 one.",
       choices=('abs_one', 'soft_asymmetric', 'soft_asymmetric_paper'))
   dataset_path: str = setting('', 'Path to the dataset (psychlab levels need it).')
+  exclude_levels: str = setting(
+      '', 'DMLab-30 levels (comma-separated) --level_name=dmlab30 leaves out, for levels this '
+      "machine cannot run; listed when the run starts, 'not run' in the report.")
   level_name: str = setting(
       'explore_goal_locations_small', "A DeepMind Lab level, 'dmlab30', 'atari/<game>' (an ale-py id "
       "such as atari/pong), 'atari57', or 'synthetic/dmlab'.", run=True)
@@ -208,6 +211,7 @@ def build(**given):
                      f'--learner_replicas={values["learner_replicas"]}')
   replay.check_settings(values)
   config = Config(**values)
+  levels_lib.check(config)
   for level in set(levels_lib.actor_levels(config) + levels_lib.test_levels(config)):
     _check_level_name(level)
   return config

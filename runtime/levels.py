@@ -1,12 +1,32 @@
-"""The levels a run plays: one, or a multi-task suite's (DMLab-30, Atari-57) dealt out to the actors."""
+"""The levels a run plays: one, or a multi-task suite's (DMLab-30, Atari-57) dealt out to the actors.
+
+DMLab-30 levels a machine cannot run (the natlab levels under a DeepMind Lab built without their maps,
+the psychlab levels that read a dataset not there) are left out only when `--exclude_levels` names
+them: the run lists them when it starts and the report marks them 'not run'.
+"""
+import os
+
 import atari57
 import dmlab30
+from environments import dmlab
+
+START_FAILURE_HINT = (
+    'An environment could not start. A DMLab-30 level that cannot run on this machine (README, '
+    '"DeepMind Lab from a wheel") can be left out of --level_name=dmlab30 with --exclude_levels.')
+
+
+def excluded_levels(config):
+  """The DMLab-30 training level names `--exclude_levels` leaves out, in the suite's order."""
+  names = {name.strip() for name in config.exclude_levels.split(',') if name.strip()}
+  return tuple(level for level in dmlab30.TRAINING_LEVELS
+               if level in names or dmlab30.LEVEL_MAPPING[level] in names)
 
 
 def actor_levels(config):
   """The level each actor plays in train mode: actor i gets level i mod N of a multi-task suite."""
   if config.level_name == 'dmlab30':
-    levels = dmlab30.TRAINING_LEVELS
+    excluded = excluded_levels(config)
+    levels = tuple(level for level in dmlab30.TRAINING_LEVELS if level not in excluded)
   elif config.level_name == 'atari57':
     levels = tuple('atari/' + game for game in atari57.GAMES)
   else:
@@ -17,7 +37,41 @@ def actor_levels(config):
 def test_levels(config):
   """The levels test mode plays: DMLab-30's hold-out test levels, every Atari-57 game, or the one."""
   if config.level_name == 'dmlab30':
-    return list(dmlab30.TEST_LEVELS)
+    excluded = excluded_levels(config)
+    return [dmlab30.LEVEL_MAPPING[level] for level in dmlab30.TRAINING_LEVELS
+            if level not in excluded]
   if config.level_name == 'atari57':
     return ['atari/' + game for game in atari57.GAMES]
   return [config.level_name]
+
+
+def check(config):
+  """ValueError, naming the flag to set, for levels this configuration cannot play."""
+  names = [name.strip() for name in config.exclude_levels.split(',') if name.strip()]
+  if names:
+    if config.level_name != 'dmlab30':
+      raise ValueError(f'--exclude_levels leaves levels out of --level_name=dmlab30; this run plays '
+                       f'{config.level_name}')
+    unknown = [name for name in names if name not in dmlab30.ALL_LEVELS]
+    if unknown:
+      raise ValueError(f'--exclude_levels: {unknown} are not DMLab-30 levels')
+    if len(excluded_levels(config)) == len(dmlab30.TRAINING_LEVELS):
+      raise ValueError('--exclude_levels leaves no DMLab-30 level to play')
+  played = set(actor_levels(config) + test_levels(config))
+  needs_dataset = sorted(level for level in played if level in dmlab.DATASET_LEVELS)
+  if needs_dataset and not config.dataset_path:
+    leave_out = (f', or leave them out with --exclude_levels={",".join(needs_dataset)}'
+                 if config.level_name == 'dmlab30' else '')
+    raise ValueError(f'{", ".join(needs_dataset)} need the brady_konkle_oliva2008 dataset (README, '
+                     f'"DeepMind Lab from a wheel"): set --dataset_path to its folder{leave_out}')
+  if needs_dataset and not os.path.isdir(config.dataset_path):
+    raise ValueError(f'--dataset_path={config.dataset_path} is not a folder')
+
+
+def notes(config):
+  """Lines to log when a run starts: the levels it leaves out."""
+  excluded = excluded_levels(config)
+  if config.level_name != 'dmlab30' or not excluded:
+    return []
+  return [f'DMLab-30: {len(dmlab30.TRAINING_LEVELS) - len(excluded)} of '
+          f'{len(dmlab30.TRAINING_LEVELS)} levels; not run (--exclude_levels): {", ".join(excluded)}.']

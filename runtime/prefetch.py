@@ -89,6 +89,8 @@ class Prefetcher:
         self._put(Prefetched(batch, batch))
     except (tf.errors.OutOfRangeError, tf.errors.CancelledError):
       self._put(None)  # The queue was closed.
+    except Exception as error:  # pylint: disable=broad-except
+      self._put(error)  # Raised in the learner by `get`, not lost with this thread.
 
   def _put(self, batch):
     while not self._closed.is_set():
@@ -114,4 +116,6 @@ class Prefetcher:
       except py_queue.Empty:
         pass
     self.wait_seconds += time.monotonic() - start
+    if isinstance(batch, Exception):
+      raise batch
     return batch

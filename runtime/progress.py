@@ -14,6 +14,7 @@ import tensorflow as tf
 import atari57
 import dmlab30
 from runtime import curves
+from runtime import levels as levels_lib
 
 
 class Monitor:
@@ -93,8 +94,8 @@ class Monitor:
     logging.info('frames %d (%.1f%%) | %.0f frames/s | %s | steps %d | loss %.3f | mean return (last '
                  '100): %s%s%s', frames, 100. * frames / self._config.total_environment_frames, fps,
                  self._time_left(now, frames), steps, float(terms['total_loss']),
-                 returns or 'no episode yet', '' if score is None else f' | human-normalised {score:.1f}%',
-                 extra)
+                 returns or 'no episode yet', '' if score is None else
+                 f' | human-normalised {score:.1f}%{self._over_levels}', extra)
     self._curve.maybe_draw()
 
   def _time_left(self, now, frames):
@@ -109,12 +110,23 @@ class Monitor:
     return f'{int(minutes // 60)}h{int(minutes % 60):02d}m left'
 
 
+  @property
+  def _over_levels(self):
+    excluded = levels_lib.excluded_levels(self._config)
+    return f' ({len(dmlab30.TRAINING_LEVELS) - len(excluded)} of 30 levels)' if excluded else ''
+
   def human_normalized_score(self):
     """The running DMLab-30 (mean, capped) or Atari-57 (median) score, once every level has played."""
     suite = {'dmlab30': dmlab30, 'atari57': atari57}.get(self._config.level_name)
     if suite is None:
       return None
     returns = {level: list(r) for level, r in self._recent.items()}
+    if suite is dmlab30 and levels_lib.excluded_levels(self._config):
+      # Over the levels the run plays (--exclude_levels), once each has finished an episode.
+      if set(levels_lib.actor_levels(self._config)) - set(returns):
+        return None
+      scores = dmlab30.human_normalized_scores(returns, per_level_cap=100)
+      return float(np.mean(list(scores.values())))
     try:
       if suite is dmlab30:
         return dmlab30.compute_human_normalized_score(returns, per_level_cap=100)

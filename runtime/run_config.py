@@ -4,6 +4,8 @@ A run writes `<logdir>/config.json` when it starts. Test mode and a resumed run 
 that shape the network and the environment (`config.RUN_SETTINGS`: network, LSTM, centring,
 initialisation, action space, frame size, level, ...) come from there, so a checkpoint is never
 evaluated or trained as a different function. A flag given that contradicts the run's is refused.
+What this machine can run (`MACHINE_SETTINGS`: the levels left out, the dataset's folder) also comes
+from there when not given, but a flag may change it.
 """
 import dataclasses
 import json
@@ -17,6 +19,7 @@ from runtime import config as config_lib
 from runtime import replay
 
 FILE_NAME = 'config.json'
+MACHINE_SETTINGS = ('exclude_levels', 'dataset_path')
 
 
 def write(config):
@@ -56,7 +59,8 @@ def resolve(given):
             f'{_as_flag(name, given[name])} contradicts the run in --logdir={logdir}, which was '
             f'trained with {_as_flag(name, recorded[name])}: leave the flag out to use the run\'s, '
             'or choose another --logdir')
-    given = {**{n: recorded[n] for n in config_lib.RUN_SETTINGS if n in recorded}, **given}
+    kept = config_lib.RUN_SETTINGS + MACHINE_SETTINGS
+    given = {**{n: recorded[n] for n in kept if n in recorded}, **given}
   config = config_lib.build(**given)
   has_checkpoint = tf.train.latest_checkpoint(logdir) is not None
   if config.mode == 'test' and not has_checkpoint:

@@ -1,13 +1,16 @@
 """The Dockerfile and the README's commands, checked without a Docker engine.
 
 The image can only be built where Docker runs. Meanwhile these checks keep it honest: its base image
-and tools are pinned, it installs the project with the same pins as `make` (requirements.txt), what it
-copies exists and is not excluded by .dockerignore, it runs the test suite, and its default command,
-like every `experiment.py` command line in the README, uses only flags experiment.py defines, with
-values they accept.
+is pinned, DeepMind Lab comes from the recipe copied into docker/dmlab_recipe/ (a pinned commit,
+Debian's Bazel) and its wheel is installed by `make install`, the project is installed with the same
+pins as `make` (requirements.txt), what it copies exists and is not excluded by .dockerignore, it runs
+the test suite, and its default command, like every `experiment.py` command line in the README, uses
+only flags experiment.py defines, with values they accept.
 """
 import collections
+import filecmp
 import fnmatch
+import glob
 import importlib.util
 import json
 import os
@@ -23,8 +26,13 @@ from runtime import presets
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGS = flags.FLAGS
 config_lib.define_flags()  # experiment.py's flags, checked here.
-# Python packages the image installs outside .venv, only to package DeepMind Lab's wheel.
-BUILD_ONLY_PACKAGES = frozenset({'wheel'})
+RECIPE = 'docker/dmlab_recipe'
+# Where the recipe comes from: the shared folder beside the repository on the project's machines.
+SHARED_DMLAB = os.path.join(REPO, '..', 'shared', 'dmlab')
+# The last upstream commit of google-deepmind/lab, the one the recipe was proven with.
+DMLAB_COMMIT = 'b1db91af5b4d2f3a24466f4632a3e5e1b0829cca'
+# What build.sh writes next to itself when run without WORK / WHEEL_DIR: outputs, not recipe.
+RECIPE_OUTPUTS = ('work', 'wheel')
 SHELL_OPERATOR = re.compile(r'^[();<>|&]+$')
 README_SECTION = '## Reproducing the paper'
 # The original release's DMLab-30 settings (its README; SPEC.md, Hyperparameters).
@@ -81,13 +89,38 @@ def run_scripts(instructions):
           for index, step in enumerate(instructions) if step.keyword == 'RUN']
 
 
-def arg_defaults(instructions):
-  values = {}
-  for step in instructions:
-    if step.keyword == 'ARG' and '=' in step.arguments:
-      name, _, value = step.arguments.partition('=')
-      values[name.strip()] = value.strip().strip('"')
-  return values
+def copy_sources(step):
+  """The sources of a COPY or ADD (its last argument is the destination)."""
+  return [token for token in step.arguments.split() if not token.startswith('--')][:-1]
+
+
+def recipe_build(instructions):
+  """(index, script) of the one RUN of the recipe's build.sh, and that script's path in the image."""
+  copies = [step for step in instructions if step.keyword == 'COPY' and copy_sources(step) == [RECIPE]]
+  assert copies, f'the Dockerfile does not COPY {RECIPE}'
+  build_sh = copies[0].arguments.split()[-1].rstrip('/') + '/build.sh'
+  runs = [(index, script) for index, script in run_scripts(instructions) if build_sh in script]
+  assert len(runs) == 1, f'expected one RUN of {build_sh}, found {len(runs)}'
+  return runs[0][0], runs[0][1], build_sh
+
+
+def command_environment(script, command):
+  """{NAME: value} of the assignments that prefix `command` in a shell script."""
+  for line in logical_lines(script):
+    tokens = shell_tokens(line)
+    if command in tokens:
+      return dict(token.split('=', 1) for token in tokens[:tokens.index(command)] if '=' in token)
+  raise AssertionError(f'{command} is not run')
+
+
+def recipe_files(root):
+  """Paths of the files under root, relative to it, without build.sh's output folders."""
+  paths = []
+  for folder, folders, files in os.walk(root):
+    if folder == root:
+      folders[:] = [name for name in folders if name not in RECIPE_OUTPUTS]
+    paths += [os.path.relpath(os.path.join(folder, name), root) for name in files]
+  return sorted(paths)
 
 
 def requirement_pins():
@@ -233,18 +266,18 @@ def code_blocks(markdown):
 
 # --- The Dockerfile --------------------------------------------------------------------------------
 
-def test_base_image_is_pinned_and_matches_the_projects_python(dockerfile):
+def test_base_image_is_debian_12_with_the_projects_python(dockerfile):
   froms = [step for step in dockerfile if step.keyword == 'FROM']
   assert froms, 'the Dockerfile has no FROM'
   python = re.search(r'python(3\.[0-9]+)', read('Makefile')).group(1)  # What `make install` uses.
   for step in froms:
     image = next(token for token in step.arguments.split() if not token.startswith('--'))
-    if '@sha256:' in image:
-      continue
-    name, _, tag = image.rpartition(':') if ':' in image.rsplit('/', 1)[-1] else (image, '', '')
-    assert tag and tag != 'latest' and re.search(r'[0-9]', tag), f'FROM {image}: not a pinned tag'
-    if name.endswith('python'):
-      assert tag.startswith(python + '.'), f'FROM {image}: the Makefile uses Python {python}'
+    name, _, tag = image.rpartition(':')
+    assert name.endswith('python'), f'FROM {image}: not an official Python image'
+    # Debian 12 (bookworm) gives the recipe its Bazel (bazel-bootstrap 4.2.3) and -dev packages.
+    assert re.fullmatch(re.escape(python) + r'\.[0-9]+-(slim-)?bookworm', tag), \
+        f'FROM {image}: want a pinned Python {python}.x on Debian 12 (bookworm)'
+    assert '--platform=linux/amd64' in step.arguments  # DeepMind Lab builds for x86-64 only.
 
 
 def test_installs_the_project_with_the_pins_of_make(dockerfile):
@@ -252,7 +285,7 @@ def test_installs_the_project_with_the_pins_of_make(dockerfile):
   install = [index for index, script in scripts if re.search(r'\bmake install\b', script)]
   assert install, 'the Dockerfile does not run `make install`'
   copied = {source for step in dockerfile[:install[0]] if step.keyword == 'COPY'
-            for source in step.arguments.split()[:-1]}
+            for source in copy_sources(step)}
   assert {'requirements.txt', 'Makefile'} <= copied, 'requirements.txt and Makefile must be copied first'
 
   pins = requirement_pins()
@@ -266,38 +299,96 @@ def test_installs_the_project_with_the_pins_of_make(dockerfile):
         elif argument in ('-r', '--requirement', '-c', '--constraint', '-t', '--target'):
           expects_value = True
         elif argument.startswith('-') or '/' in argument or '$' in argument:
-          continue  # An option, or a path such as the DeepMind Lab wheel.
+          continue  # An option, or a path.
         else:
           name, separator, version = argument.partition('==')
           assert separator, f'pip install {argument}: not pinned with =='
-          if normalize(name) in pins:
-            assert version == pins[normalize(name)], f'{argument}: requirements.txt pins {pins[normalize(name)]}'
-          else:
-            assert normalize(name) in BUILD_ONLY_PACKAGES, f'{argument}: not in requirements.txt'
+          assert normalize(name) in pins, f'{argument}: not in requirements.txt'
+          pin = pins[normalize(name)]
+          assert version == pin, f'{argument}: requirements.txt pins {pin}'
 
 
-def test_pins_deepmind_lab_and_bazel_as_the_readme_says(dockerfile):
-  args = arg_defaults(dockerfile)
-  assert re.fullmatch(r'release-[0-9]{4}-[0-9]{2}-[0-9]{2}', args['DMLAB_RELEASE'])
-  assert re.fullmatch(r'[0-9]+\.[0-9]+\.[0-9]+', args['BAZEL_VERSION'])
-  scripts = '\n'.join(script for _, script in run_scripts(dockerfile))
-  assert re.search(r'git clone .*--branch "?\$\{?DMLAB_RELEASE\}?"?', scripts)
-  assert re.search(r'bazel-\$\{?BAZEL_VERSION\}?-linux-x86_64\.sha256', scripts)
-  assert 'sha256sum -c' in scripts
-  assert 'python.BUILD' in scripts  # DeepMind Lab is built against this image's Python headers.
-  section = readme_section(read('README.md'), README_SECTION)
-  base = next(step.arguments.split()[-1] for step in dockerfile if step.keyword == 'FROM')
-  for fact in (args['DMLAB_RELEASE'], f'Bazel {args["BAZEL_VERSION"]}', base):
-    assert fact in section, f'the README\'s "{README_SECTION}" does not say {fact!r}'
+def test_recipe_pins_deepmind_lab_and_takes_bazel_from_debian(dockerfile):
+  build_sh = read(f'{RECIPE}/build.sh')
+  assert re.search(rf'^LAB_REV={DMLAB_COMMIT}\b', build_sh, re.MULTILINE)
+  # Every source revision is a commit or a release tag, never a branch that moves.
+  revisions = dict(re.findall(r'^([A-Z_]+_REV)=(\S+)', build_sh, re.MULTILINE))
+  assert len(revisions) >= 6, revisions
+  for name, revision in revisions.items():
+    assert re.fullmatch(r'[0-9a-f]{40}|v?[0-9]+(\.[0-9]+)+', revision), f'{name}={revision}'
+  apt = [shell_tokens(line) for line in logical_lines(build_sh) if 'apt-get install -y' in line]
+  assert len(apt) == 1 and 'bazel-bootstrap' in apt[0], 'the recipe no longer installs Debian\'s Bazel'
+  dockerfile_text = read('Dockerfile')
+  assert 'bazelbuild/bazel/releases' not in dockerfile_text and 'bazelisk' not in dockerfile_text
+  # Without MIRROR the recipe clones the full sources (the shared wheel's snapshot lacks big assets).
+  _, script, path = recipe_build(dockerfile)
+  assert 'MIRROR' not in command_environment(script, path)
+  assert not [step for step in dockerfile
+              if step.keyword in ('ARG', 'ENV') and step.arguments.startswith('MIRROR')]
+
+
+def test_recipe_is_a_verbatim_copy_of_the_shared_one():
+  shared = os.path.join(SHARED_DMLAB, 'recipe')
+  if not os.path.isdir(shared):
+    pytest.skip(f'{os.path.normpath(shared)} is not beside the repository (only on the project\'s machines)')
+  copy = os.path.join(REPO, RECIPE)
+  expected = recipe_files(shared)
+  assert [path for path in recipe_files(copy) if path != 'README.md'] == expected
+  assert 'README.md' not in expected  # Else the shared README would overwrite a recipe file.
+  _, mismatch, errors = filecmp.cmpfiles(shared, copy, expected, shallow=False)
+  assert mismatch + errors == []
+  assert filecmp.cmp(os.path.join(SHARED_DMLAB, 'README.md'), os.path.join(copy, 'README.md'),
+                     shallow=False)
+
+
+def test_recipe_has_the_files_its_build_script_uses():
+  build_sh = read(f'{RECIPE}/build.sh')
+  patches = glob.glob(os.path.join(REPO, RECIPE, '0*.patch'))  # What build.sh applies.
+  assert len(patches) >= 2
+  named = set(re.findall(r'0[0-9]{3}-[\w.-]+\.patch', build_sh))
+  assert named == {os.path.basename(patch) for patch in patches}
+  for patch in patches:
+    with open(patch) as f:
+      text = f.read()
+    assert re.search(r'^--- a/\S+\n\+\+\+ b/\S+\n@@ ', text, re.MULTILINE), f'{patch}: not a -p1 diff'
+  used = set(re.findall(r'\$HERE/([\w.-]+)', build_sh)) - set(RECIPE_OUTPUTS)
+  assert {'WORKSPACE.offline', 'system_build'} <= used
+  assert [name for name in used if not os.path.exists(os.path.join(REPO, RECIPE, name))] == []
+  build_files = re.findall(r'"@//system_build:([\w.]+)"', read(f'{RECIPE}/WORKSPACE.offline'))
+  assert build_files and all(os.path.isfile(os.path.join(REPO, RECIPE, 'system_build', name))
+                             for name in build_files)
+
+
+def test_builds_deepmind_lab_with_the_recipe_and_installs_the_wheel_with_make(dockerfile):
+  index, script, build_sh = recipe_build(dockerfile)
+  installs = [i for i, s in run_scripts(dockerfile) if re.search(r'\bmake install\b', s)]
+  assert installs[0] < index, '.venv (the Python the recipe builds for) must exist first'
+  environment = command_environment(script, build_sh)
+  assert environment['PYTHON'].endswith('/.venv/bin/python')  # NumPy of requirements.txt.
+  lines = logical_lines(script)
+  build = next(n for n, line in enumerate(lines) if build_sh in line)
+  wheel_installs = [(n, shell_tokens(line)) for n, line in enumerate(lines)
+                    if re.search(r'\bmake install\b', line)]
+  assert len(wheel_installs) == 1, 'the wheel goes into .venv through `make install DMLAB_WHEEL=...`'
+  install, tokens = wheel_installs[0]
+  wheel = dict(token.split('=', 1) for token in tokens if '=' in token).get('DMLAB_WHEEL', '')
+  assert build < install and os.path.dirname(wheel) == environment['WHEEL_DIR']
+  assert re.fullmatch(r'deepmind_lab-[0-9.]+-py3-none-any\.whl', os.path.basename(wheel))
+  assert not re.search(r'\bpip3? install\b', script)  # `make install` alone installs it.
+  # The work tree (sources, Bazel's output root) goes in this same layer, before the import check.
+  removal = next(n for n, line in enumerate(lines) if line.startswith('rm -rf '))
+  assert install < removal and environment['WORK'] in shell_tokens(lines[removal])
+  assert any('import deepmind_lab' in line for line in lines[removal + 1:])
 
 
 def test_copies_only_what_exists_and_is_not_ignored(dockerfile):
   patterns = dockerignore_patterns()
-  for step in dockerfile:
-    if step.keyword not in ('COPY', 'ADD') or '--from=' in step.arguments or step.heredocs:
+  copies = [step for step in dockerfile if step.keyword in ('COPY', 'ADD')]
+  assert len(copies) >= 3
+  for step in copies:
+    if '--from=' in step.arguments or step.heredocs:
       continue
-    sources = [token for token in step.arguments.split() if not token.startswith('--')][:-1]
-    for source in sources:
+    for source in copy_sources(step):
       assert os.path.exists(os.path.join(REPO, source)), f'line {step.line}: {source} does not exist'
       if source != '.':
         assert not is_ignored(source, patterns), f'line {step.line}: .dockerignore excludes {source}'
@@ -308,17 +399,39 @@ def test_dockerignore_keeps_the_host_venv_out_and_the_tests_in():
   assert is_ignored('.venv', patterns) and is_ignored('.venv/bin/python', patterns)
   needed = ['Dockerfile', '.dockerignore', 'README.md', 'Makefile', 'requirements.txt', 'pytest.ini',
             'experiment.py', 'runtime/config.py', 'tests/test_dockerfile.py', 'tests/test_dmlab_real.py']
+  needed += [f'{RECIPE}/{path}' for path in recipe_files(os.path.join(REPO, RECIPE))]
   assert [path for path in needed if is_ignored(path, patterns)] == []
+
+
+def test_copies_the_project_after_the_slow_layers(dockerfile):
+  # Editing the project must not rebuild DeepMind Lab or refetch the stimuli.
+  build, _, _ = recipe_build(dockerfile)
+  stimuli = [index for index, script in run_scripts(dockerfile) if 'BRADY_KONKLE_OLIVA2008_URL' in script]
+  copy_all = [index for index, step in enumerate(dockerfile)
+              if step.keyword == 'COPY' and copy_sources(step) == ['.']]
+  assert stimuli and copy_all and max(build, stimuli[0]) < copy_all[0]
+  early = {source for step in dockerfile[:copy_all[0]] if step.keyword in ('COPY', 'ADD')
+           for source in copy_sources(step)}
+  assert early == {'requirements.txt', 'Makefile', RECIPE}
+
+
+def test_run_scripts_stop_at_the_first_error(dockerfile):
+  scripts = [step.heredocs[0] for step in dockerfile if step.keyword == 'RUN' and step.heredocs]
+  assert len(scripts) >= 2
+  for script in scripts:
+    lines = [line for line in script.splitlines() if line.strip()]
+    assert re.fullmatch(r'#!\s*(/usr/bin/env bash|/bin/bash)', lines[0]), lines[0]
+    assert lines[1] in ('set -euo pipefail', 'set -euxo pipefail'), lines[1]
 
 
 def test_runs_the_whole_test_suite_with_deepmind_lab_installed(dockerfile):
   scripts = run_scripts(dockerfile)
   tests = [index for index, script in scripts if re.search(r'\bmake test\b', script)]
   assert tests, 'the Dockerfile does not run `make test`'
-  dmlab = [index for index, script in scripts if 'build_pip_package' in script]
+  build, _, _ = recipe_build(dockerfile)
   copy_all = [index for index, step in enumerate(dockerfile)
-              if step.keyword == 'COPY' and step.arguments.split()[0] == '.']
-  assert dmlab and copy_all and max(dmlab[0], copy_all[0]) < tests[-1]
+              if step.keyword == 'COPY' and copy_sources(step) == ['.']]
+  assert copy_all and max(build, copy_all[0]) < tests[-1]
 
 
 def test_default_command_trains_briefly_then_tests_with_defined_flags(dockerfile):

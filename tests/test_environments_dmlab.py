@@ -1,5 +1,4 @@
 """The DeepMind Lab binding, against a stand-in `deepmind_lab` module that checks what it is asked."""
-import logging
 import os
 import sys
 import types
@@ -33,10 +32,18 @@ class FakeLab:
     self.running = False
     self.closed = False
     self.instruction = 'find the apple'
+    # As DeepMind Lab: DMLab-30's hold-out levels refuse to start without this setting, and the
+    # psychlab levels that read a dataset fail at the first reset without one.
+    if level.endswith('_test') and config.get('allowHoldOutLevels') != 'true':
+      raise RuntimeError('Failed to init environment - "...test_only.lua:33: This level must only be '
+                         'used during evaluation. ... add the setting "allowHoldOutLevels" = "true"')
+    self.needs_dataset = level.split('/')[-1] in dmlab.DATASET_LEVELS and not config['datasetPath']
     FakeLab.instances.append(self)
 
   def reset(self, episode=-1, seed=None):
     assert isinstance(seed, int) and 0 <= seed < 2**31
+    if self.needs_dataset:
+      raise RuntimeError('Failed to start environment - "...brady_konkle_oliva2008.lua:37: ..."')
     self.reset_seeds.append(seed)
     self.running = True
     self.episode_steps = 0
@@ -102,7 +109,7 @@ def test_test_mode_config(fake_lab):
     ('contributed/psychlab/visual_search', 'contributed/psychlab/visual_search'),
 ])
 def test_level_names(fake_lab, name, level):
-  assert create(name)[1].level == level
+  assert create(name, is_test=name.endswith('_test'))[1].level == level
 
 
 def test_dmlab30_names_match_the_dmlab30_package():
@@ -180,10 +187,19 @@ def test_level_cache(fake_lab, tmp_path):
   assert os.listdir(cache_dir) == ['key']  # No temporary files left behind.
 
 
-def test_psychlab_without_dataset_warns(fake_lab, caplog):
-  with caplog.at_level(logging.WARNING):
-    create('psychlab_visual_search')
-  assert 'dataset_path' in caplog.text
+def test_hold_out_levels_start_in_test_mode_only_as_deepmind_lab_has_it(fake_lab):
+  create('rooms_collect_good_objects_test', is_test=True)
+  with pytest.raises(RuntimeError, match='allowHoldOutLevels'):
+    create('rooms_collect_good_objects_test', is_test=False)
+
+
+def test_the_real_deepmind_lab_is_refused_in_a_process_with_tensorflow(monkeypatch):
+  import tensorflow  # pylint: disable=import-outside-toplevel,unused-import
+  real = types.ModuleType('deepmind_lab')
+  real.__file__ = '/site-packages/deepmind_lab/__init__.py'
+  monkeypatch.setitem(sys.modules, 'deepmind_lab', real)
+  with pytest.raises(RuntimeError, match='environment process'):
+    environments.create_environment('rooms_watermaze', seed=1)
 
 
 def test_missing_deepmind_lab_names_the_docker_image_and_atari(monkeypatch):
@@ -192,6 +208,7 @@ def test_missing_deepmind_lab_names_the_docker_image_and_atari(monkeypatch):
     environments.create_environment('rooms_watermaze', seed=1)
   message = str(raised.value)
   assert 'docker build -t impala .' in message and 'Reproducing the paper' in message
+  assert 'make install DMLAB_WHEEL=' in message
   assert '--level_name=atari/pong' in message
   # The spec needs no DeepMind Lab.
   assert environments.environment_spec('rooms_watermaze').num_actions == 9

@@ -13,20 +13,27 @@ import pytest
 import environments
 from environments import base
 from environments import process as process_lib
+from environments import shared_memory
 
-HANG, RAISE = -1, -2  # Actions the counting environment treats specially.
+HANG, RAISE, BUSY, BUSY_CHILD = -1, -2, -3, -4  # Actions the counting environment treats specially.
+SPIN = 'import time\nend = time.process_time() + 2\nwhile time.process_time() < end: pass'
 REPOSITORY = pathlib.Path(environments.__file__).parents[1]
 
 
 class CountingEnvironment(base.Environment):
   """Reward 1 per step, episodes of 3 steps; HANG never returns, RAISE raises a ValueError."""
 
-  def __init__(self, fail_if_exists=None, frame_size=2):
+  def __init__(self, fail_if_exists=None, frame_size=2, exit_at_reset=None):
     if fail_if_exists and os.path.exists(fail_if_exists):
       raise RuntimeError('cannot build this environment')
     self.spec = environments.EnvSpec((frame_size, frame_size, 1), False, 2, 4)
+    self._exit_at_reset = exit_at_reset
 
   def _begin_episode(self, first):
+    if self._exit_at_reset:  # As DeepMind Lab does when a level's map is missing.
+      sys.stderr.write(self._exit_at_reset + '\n')
+      sys.stderr.flush()
+      os._exit(1)  # pylint: disable=protected-access
     self._steps = 0
     return self._observation()
 
@@ -35,6 +42,10 @@ class CountingEnvironment(base.Environment):
       time.sleep(3600)
     if action == RAISE:
       raise ValueError('bad action for the counting environment')
+    if action == BUSY:  # 2 s of CPU here, or in a process of its own (as DeepMind Lab compiles maps).
+      exec(SPIN)  # pylint: disable=exec-used
+    if action == BUSY_CHILD:
+      subprocess.run([sys.executable, '-c', SPIN], check=True)
     self._steps += 1
     return 1., self._steps == 3
 
@@ -113,6 +124,13 @@ def test_hung_process_is_replaced_after_the_timeout(process, caplog):
   assert process.step(0).info == (1, 4)
 
 
+@pytest.mark.parametrize('busy', [BUSY, BUSY_CHILD])
+def test_a_process_busy_past_the_timeout_is_waited_for_not_replaced(process, busy):
+  process.initial()
+  output = process.step(busy)  # 2 s of CPU; the call timeout is 0.5 s.
+  assert output.info == (1, 4) and process.restarts == 0
+
+
 def test_environment_errors_are_raised_in_the_caller(process):
   process.initial()
   with pytest.raises(ValueError, match='bad action') as raised:
@@ -137,6 +155,18 @@ def test_a_failing_replacement_is_an_error_not_a_loop(tmp_path):
     os.kill(process.pid, signal.SIGKILL)
     with pytest.raises(RuntimeError, match='cannot build'):
       process.step(0)
+
+
+def test_an_environment_that_cannot_start_is_an_error_with_its_message_not_a_restart():
+  with environments.EnvironmentProcess(counting_environment,
+                                       exit_at_reset="Didn't find map 'nowhere'") as process:
+    pid = process.pid
+    with pytest.raises(environments.EnvironmentProcessError) as raised:
+      process.initial()
+    assert process.restarts == 0 and process.pid == pid
+  message = str(raised.value)
+  assert "Didn't find map 'nowhere'" in message and 'exit code 1' in message
+  assert 'before its environment started' in message
 
 
 def test_close_leaves_no_process():
@@ -205,15 +235,15 @@ def test_bad_arguments():
 
 
 def test_shared_arrays_carry_large_arrays_and_leave_small_ones_to_the_pipe():
-  shared = process_lib.SharedArrays()
+  shared = shared_memory.SharedArrays()
   try:
     big = np.arange(3 * 4096, dtype=np.int32).reshape(3, 4096)
     small = np.ones(4, np.float32)
     odd = np.arange(4099, dtype=np.uint16)  # Its end is not on a cache line.
     # Arrays are written in dm-tree's order (dict keys sorted): 'a_odd' first, then 'big'.
     sent = shared.share({'a_odd': odd, 'big': big, 'nested': [small, (big[0], 'text')]})
-    assert isinstance(sent['big'], process_lib._SharedArray)  # pylint: disable=protected-access
-    assert sent['big'].offset > 0 and sent['big'].offset % process_lib.SharedArrays.ALIGNMENT == 0
+    assert isinstance(sent['big'], shared_memory._SharedArray)  # pylint: disable=protected-access
+    assert sent['big'].offset > 0 and sent['big'].offset % shared_memory.SharedArrays.ALIGNMENT == 0
     assert sent['nested'][0] is small and sent['nested'][1][1] == 'text'
     taken = shared.take(sent)
     np.testing.assert_array_equal(taken['a_odd'], odd)

@@ -115,6 +115,17 @@ def test_prefetcher_ends_with_the_queue_even_with_a_batch_nobody_took():
   assert not closing.is_alive(), 'the prefetch thread still holds the queue'
 
 
+def test_an_error_in_the_prefetch_thread_reaches_the_learner():
+  queue = tf.queue.FIFOQueue(10, [tf.int32], shapes=[[]])
+  queue.enqueue_many([tf.range(3)])
+  # A structure the batch does not fit: the thread fails making its first batch.
+  prefetcher = prefetch.Prefetcher(queue, [np.int32(0), np.int32(0)], 1, '/device:CPU:0')
+  with pytest.raises(ValueError):
+    prefetcher.get(threading.Event())  # Not a wait for ever.
+  queue.close(cancel_pending_enqueues=True)
+  prefetcher.close()
+
+
 def random_batch(example, batch_size, num_actions, rng):
   """A batch of `batch_size` random values shaped as the Unroll `example`."""
   def fill(x):
@@ -288,7 +299,8 @@ def test_command_line_refuses_bad_flags_before_any_work(tmp_path):
 
 @pytest.mark.parametrize('suite', ['dmlab30', 'atari57'])
 def test_running_human_normalized_score_needs_every_level(tmp_path, suite):
-  config = make_config(tmp_path, level_name=suite, num_actors=60)
+  # A folder for the psychlab dataset: without one, DMLab-30 is refused before any work.
+  config = make_config(tmp_path, level_name=suite, num_actors=60, dataset_path=str(tmp_path))
   monitor = progress.Monitor(config, tf.summary.create_noop_writer())
   levels = sorted(set(levels_lib.actor_levels(config)))
   for level in levels[1:]:

@@ -483,8 +483,17 @@ def test_report_on_a_subset_and_on_another_level(tmp_path):
         'format': 'impala-evaluation-v1', 'level_name': 'dmlab30', 'suite': 'dmlab30',
         'episode_returns': {'rooms_watermaze': [54.0]}, 'metadata': {}})
     assert re.search(r'^rooms_watermaze +1 +54\.00 +100\.0 ', text, re.M)
-    assert 'No aggregate: the DMLab-30 score averages all 30 levels and these results have 1 ' \
-           '(rooms_collect_good_objects_test, ' in text
+    assert re.search(r'^rooms_keys_doors_puzzle +not run +- +- +40\.6 +48\.1$', text, re.M)
+    # The means over the one level that ran, the paper's over the same level (Table B.1).
+    assert re.search(r'^mean over the 1 of 30 levels that ran, capped at 100 per level +100\.0 +54\.1 '
+                     r'+45\.7$', text, re.M)
+    assert 'Not run: rooms_collect_good_objects_test, ' in text and '(29 of 30)' in text
+    assert 'explore_object_rewards_many (29 of 30)' in text  # Every level left out is named.
+    # A single level's run lists that level only.
+    text = evaluation.format_report({
+        'format': 'impala-evaluation-v1', 'level_name': 'rooms_watermaze', 'suite': 'dmlab30',
+        'episode_returns': {'rooms_watermaze': [54.0]}, 'metadata': {}})
+    assert 'not run' not in text and 'Results for 1 of the 30 levels' in text
     png = str(tmp_path / 'none.png')
     text = evaluation.format_report({
         'format': 'impala-evaluation-v1', 'level_name': 'seekavoid_arena_01', 'suite': None,
