@@ -102,12 +102,17 @@ def cpu_seconds_per_step(fn, steps_per_call, min_seconds=3.):
   return (time.process_time() - cpu_start) / (calls * steps_per_call)
 
 
+def _steps_here(config):
+  """Whether the level's environments can step in this process (DeepMind Lab's cannot)."""
+  return config.level_name.startswith(('atari/', 'synthetic/'))
+
+
 def environment_cost(config):
   """(EnvSpec, CPU seconds per step of one environment): in this process, or for DeepMind Lab, which
   cannot run beside TensorFlow, the CPU time of an environment process and the processes it starts
   (each episode's map is compiled in one), over 3 episodes."""
   rng = np.random.default_rng(0)
-  if config.level_name.startswith(('atari/', 'synthetic/')):
+  if _steps_here(config):
     env = environments.create_environment(config.level_name, seed=1, is_test=False,
                                           config=config.env_config)
     env.initial()
@@ -163,7 +168,7 @@ def environments_alone_fps(config, seconds=5.):
     rng = np.random.default_rng(0)
     sizes = [len(group.actor_ids) for group in groups]
     steps, start = 0, time.monotonic()
-    finished = np.zeros(config.num_actors, bool) | config.level_name.startswith(('atari/', 'synthetic/'))
+    finished = np.zeros(config.num_actors, bool) | _steps_here(config)
     while time.monotonic() - start < seconds or not finished.all() and time.monotonic() - start < 300:
       outputs = environments.step_many(
           processes, [rng.integers(num_actions, size=n).tolist() for n in sizes])
