@@ -20,7 +20,8 @@ the settings that shape the network and the environment from the run's config.js
 Flags keep the original's names and defaults (DeepMind Lab settings); they are declared, with their
 checks, in runtime/config.py. For `atari/*` and `atari57`, flags not given on the command line take
 the paper's Atari values. `--agent` chooses a baseline of the paper instead of IMPALA (baselines/);
-`--job_name` and `--task` run one task of a cluster, `--local_cluster` all of them on this machine.
+`--job_name` and `--task` run one task of a cluster, `--local_cluster` all of them on this machine;
+`--pbt_population` trains a population with population-based training (pbt/).
 The machinery lives in runtime/ (its docstring draws the data flow).
 """
 import os
@@ -37,6 +38,8 @@ from absl import logging
 from baselines import asynchronous
 from baselines import q_learning
 import environments
+from pbt import controller as pbt_controller
+from pbt import population as pbt_population
 from runtime import cluster
 from runtime import config as config_lib
 from runtime import evaluation
@@ -89,10 +92,14 @@ def main(argv):
   given = config_lib.given_flags()
   replicas.configure_devices(given.get('learner_replicas', 1))
   try:
+    if given.get('mode') == 'test':  # A population's logdir: its fittest member, or --pbt_member.
+      given = dict(given, logdir=pbt_population.test_logdir(given))
     config = run_config.resolve(given)
   except ValueError as e:
     raise app.UsageError(str(e)) from None
   try:
+    if config.pbt_population and config.mode == 'train':
+      sys.exit(pbt_controller.run(config, given, program=os.path.abspath(__file__)))
     if config.local_cluster:
       sys.exit(local_cluster.run_local_cluster(config, program=os.path.abspath(__file__)))
     for note in levels_lib.notes(config):

@@ -20,6 +20,7 @@ Modules, roughly in that order:
   replay.py         experience replay: a FIFO buffer of unrolls, sampled uniformly
   losses.py         the V-trace actor-critic loss
   learner.py        optimiser, annealed learning rate, frame counter, checkpoints
+  hyperparameters.py  what PBT evolves, as variables of the running learner; a member's decisions
   replicas.py       one learner over several devices (tf.distribute)
   training_loop.py  the learner's loop: train, report, checkpoint
   progress.py       episodes and summaries to TensorBoard, episodes.csv and the console; stopping

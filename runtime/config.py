@@ -15,6 +15,7 @@ from absl import flags
 
 import environments
 import networks
+from pbt import settings as pbt_settings
 from runtime import levels as levels_lib
 from runtime import presets
 from runtime import replay
@@ -147,6 +148,25 @@ class Config:
   exploration_anneal_frames: int = setting(
       4_000_000, "Q-learning agents: frames over which each thread's epsilon anneals from 1 to its "
       'final value.', check=POSITIVE)
+  # Population-based training (pbt/): the paper's appendix F.
+  pbt_population: int = setting(
+      0, 'Members of a population-based training run (the paper: 24), each a whole training run in '
+      '<logdir>/member_<i>/ with its own actors and --total_environment_frames; 0: no PBT.',
+      check=NON_NEGATIVE, run=True)
+  pbt_burn_in_frames: int = setting(20_000_000, 'Frames before a member evolves (the paper: 20M).',
+                                    check=NON_NEGATIVE)
+  pbt_ready_episodes: int = setting(5_000, 'Episodes a member finishes between two evolution steps '
+                                    '(the paper: 5,000).', check=POSITIVE)
+  pbt_threshold: float = setting(
+      5., "How much fitter a member drawn at random must be for another to copy it (the paper: 5, "
+      'in points of human-normalised score, %; in points of mean return on levels without human '
+      'scores).', check=NON_NEGATIVE)
+  pbt_members: str = setting('', "Members this machine runs (comma-separated indices; '': all), when "
+                             "several machines share the logdir's filesystem.")
+  pbt_member: int = setting(
+      -1, "Test mode on a PBT run's logdir: the member to evaluate (-1: the fittest). Set by the "
+      'controller on each member it starts: that run keeps the hyperparameters it evolved when it '
+      'resumes.')
 
   @property
   def frames_per_step(self):
@@ -210,6 +230,7 @@ def build(**given):
     raise ValueError(f'--batch_size={values["batch_size"]} must divide evenly over '
                      f'--learner_replicas={values["learner_replicas"]}')
   replay.check_settings(values)
+  pbt_settings.check(values)
   config = Config(**values)
   levels_lib.check(config)
   for level in set(levels_lib.actor_levels(config) + levels_lib.test_levels(config)):

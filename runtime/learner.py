@@ -4,6 +4,7 @@ import sonnet as snt
 import tensorflow as tf
 
 from runtime import agents
+from runtime import hyperparameters as hyperparameters_lib
 from runtime import losses
 from runtime import prefetch
 from runtime import replicas
@@ -15,17 +16,19 @@ def learner_device():
   return '/device:GPU:0' if tf.config.list_logical_devices('GPU') else '/device:CPU:0'
 
 
-def make_optimizer(config, learning_rate, variables):
+def make_optimizer(config, learning_rate, variables, epsilon=None):
   """The learner's optimiser for `variables`, its slots created now so that checkpoints restore there.
 
   RMSProp as TF1's RMSPropOptimizer, the original's: epsilon inside the square root and the mean
-  square starting at 1. Adam as Kingma & Ba (Sonnet's), with its step count starting at 0.
+  square starting at 1; `epsilon` (a variable PBT evolves) or config's. Adam as Kingma & Ba (Sonnet's),
+  with its step count starting at 0.
   """
   if config.optimizer == 'adam':
     optimizer = snt.optimizers.Adam(learning_rate=learning_rate, epsilon=config.adam_epsilon)
   else:
     optimizer = snt.optimizers.RMSProp(learning_rate=learning_rate, decay=config.decay,
-                                       momentum=config.momentum, epsilon=config.epsilon)
+                                       momentum=config.momentum,
+                                       epsilon=config.epsilon if epsilon is None else epsilon)
   optimizer.apply([tf.zeros_like(v) for v in variables], variables)  # Moves no weight.
   if config.optimizer == 'adam':
     optimizer.step.assign(0)
@@ -36,24 +39,28 @@ def make_optimizer(config, learning_rate, variables):
 
 
 class Learner:
-  """The V-trace loss, the optimiser and the frame counter, with a linearly annealed learning rate."""
+  """The V-trace loss, the optimiser and the frame counter, with a linearly annealed learning rate;
+  the hyperparameters PBT evolves are variables (runtime.hyperparameters)."""
 
   def __init__(self, agent, config, strategy=None):
     self.agent = agent
     self._config = config
     self.strategy = strategy  # runtime.replicas: None on one device.
     self.num_env_frames = tf.Variable(0, dtype=tf.int64, trainable=False, name='num_env_frames')
+    self.hyperparameters = hyperparameters_lib.Hyperparameters(config)
     self.learning_rate = tf.Variable(config.learning_rate, dtype=tf.float32, trainable=False)
-    self.optimizer = make_optimizer(config, self.learning_rate, agent.trainable_variables)
+    self.optimizer = make_optimizer(config, self.learning_rate, agent.trainable_variables,
+                                    self.hyperparameters.epsilon)
 
   def update_learning_rate(self):
     progress = tf.cast(self.num_env_frames, tf.float32) / float(self._config.total_environment_frames)
-    self.learning_rate.assign(self._config.learning_rate * tf.maximum(0., 1. - progress))
+    self.learning_rate.assign(self.hyperparameters.learning_rate * tf.maximum(0., 1. - progress))
 
   def loss(self, batch, agent=None, replayed=None):
     """The IMPALA loss on a time-major batch of the learner's agent, or of `agent` (A3C's threads
     pass their local copies); returns (total, dict of its terms). replayed: see losses.impala_loss."""
-    return losses.impala_loss(self.agent if agent is None else agent, batch, self._config, replayed)
+    return losses.impala_loss(self.agent if agent is None else agent, batch, self._config, replayed,
+                              entropy_cost=self.hyperparameters.entropy_cost)
 
   def train_step(self, batch):
     """One update on a prefetch.Batch (unrolls [B, T + 1, ...]); returns the loss terms. Only the
@@ -88,8 +95,8 @@ class Learner:
     by default a whole batch's."""
     self.update_learning_rate()
     terms = {'gradient_norm': tf.linalg.global_norm(gradients)}
-    if self._config.gradient_clip_norm > 0:
-      gradients, _ = tf.clip_by_global_norm(gradients, self._config.gradient_clip_norm,
+    if self._config.gradient_clip_norm > 0:  # The threshold may evolve (PBT), but never to 0.
+      gradients, _ = tf.clip_by_global_norm(gradients, self.hyperparameters.gradient_clip_norm,
                                             use_norm=terms['gradient_norm'])
     self.optimizer.apply(gradients, self.agent.trainable_variables)
     self.num_env_frames.assign_add(self._config.frames_per_step if frames is None else frames)
@@ -102,7 +109,8 @@ def make_checkpoint(agent, learner=None, **tracked):
   if learner is None:
     return tf.train.Checkpoint(agent=agent)
   return tf.train.Checkpoint(agent=agent, optimizer=learner.optimizer,
-                             num_env_frames=learner.num_env_frames, **tracked)
+                             num_env_frames=learner.num_env_frames,
+                             hyperparameters=learner.hyperparameters, **tracked)
 
 
 def learner_setup(config, env_spec, device, strategy=None, **tracked):
@@ -117,7 +125,19 @@ def learner_setup(config, env_spec, device, strategy=None, **tracked):
   checkpoint = make_checkpoint(agent, learner, **tracked)
   manager = tf.train.CheckpointManager(checkpoint, config.logdir, max_to_keep=3)
   if manager.latest_checkpoint:
-    checkpoint.restore(manager.latest_checkpoint).assert_consumed()
+    status = checkpoint.restore(manager.latest_checkpoint)
+    if any(name.startswith('hyperparameters/')
+           for name, _ in tf.train.list_variables(manager.latest_checkpoint)):
+      status.assert_consumed()
+    else:  # Written before checkpoints kept the hyperparameters: the rest restores, the flags' apply.
+      status.expect_partial()
+      logging.warning('%s holds no hyperparameters (an older checkpoint): training with the flags\'.',
+                      manager.latest_checkpoint)
     logging.info('Restored %s at %d frames.', manager.latest_checkpoint,
                  int(learner.num_env_frames.numpy()))
+    if config.pbt_member < 0:
+      # A resumed run trains with the hyperparameters given now; a population member keeps those it
+      # evolved (its flags are the values it started with).
+      learner.hyperparameters.assign({name: getattr(config, name)
+                                      for name in hyperparameters_lib.EVOLVED})
   return agent, learner, manager

@@ -32,9 +32,10 @@ def compute_policy_gradient_loss(action_log_probs, advantages):
   return -tf.reduce_sum(action_log_probs * tf.stop_gradient(advantages))
 
 
-def impala_loss(agent, batch, config, replayed=None):
+def impala_loss(agent, batch, config, replayed=None, entropy_cost=None):
   """The loss of `agent` on a time-major Unroll batch; returns (total, dict of its terms and
-  diagnostics). Reads config's discounting, reward_clipping, correction and the costs.
+  diagnostics). Reads config's discounting, reward_clipping, correction and the costs; `entropy_cost`
+  (a variable PBT evolves) replaces config's.
 
   replayed: bool [B], the unrolls that came from the replay buffer; the diagnostics then tell how
   off-policy the fresh and the replayed ones are.
@@ -62,7 +63,8 @@ def impala_loss(agent, batch, config, replayed=None):
           vtrace_returns.target_action_log_probs, vtrace_returns.pg_advantages),
       'baseline_loss': config.baseline_cost * compute_baseline_loss(
           vtrace_returns.vs - learner_outputs.baseline),
-      'entropy_loss': config.entropy_cost * compute_entropy_loss(learner_outputs.policy_logits),
+      'entropy_loss': (config.entropy_cost if entropy_cost is None else entropy_cost) *
+                      compute_entropy_loss(learner_outputs.policy_logits),
   }
   total = tf.add_n(list(terms.values()))
   terms['total_loss'] = total

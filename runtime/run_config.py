@@ -40,7 +40,7 @@ def load(logdir):
     return json.load(f)
 
 
-def _as_flag(name, value):
+def as_flag(name, value):
   return f'--{name}' if value is True else f'--no{name}' if value is False else f'--{name}={value}'
 
 
@@ -56,8 +56,8 @@ def resolve(given):
     for name in config_lib.RUN_SETTINGS:
       if name in given and name in recorded and given[name] != recorded[name]:
         raise ValueError(
-            f'{_as_flag(name, given[name])} contradicts the run in --logdir={logdir}, which was '
-            f'trained with {_as_flag(name, recorded[name])}: leave the flag out to use the run\'s, '
+            f'{as_flag(name, given[name])} contradicts the run in --logdir={logdir}, which was '
+            f'trained with {as_flag(name, recorded[name])}: leave the flag out to use the run\'s, '
             'or choose another --logdir')
     kept = config_lib.RUN_SETTINGS + MACHINE_SETTINGS
     given = {**{n: recorded[n] for n in kept if n in recorded}, **given}

@@ -7,7 +7,10 @@ import numpy as np
 import tensorflow as tf
 import tree
 
+from runtime import hyperparameters
 from runtime import progress
+
+POLL_SECONDS = 1.  # How often a population member looks for its controller's decision.
 
 
 def run_learner(config, learner, batches, checkpoints, stop, after_step=None, describe=None,
@@ -15,7 +18,7 @@ def run_learner(config, learner, batches, checkpoints, stop, after_step=None, de
   """Trains `learner` on `batches` (a Prefetcher) until the frame budget or `stop`; returns the frames.
 
   checkpoints: the learner's tf.train.CheckpointManager; one is written every `checkpoint_secs` and at
-  the end. after_step: called after each update (batched A2C's actors wait for it; the cluster's
+  the end. A population member (--pbt_member) applies its PBT controller's decisions between steps. after_step: called after each update (batched A2C's actors wait for it; the cluster's
   learner publishes its weights). describe: more for the progress line. `stats`, a dict if given,
   receives timings for benchmarks: steps, frames and times from the first batch on, the seconds spent
   in training steps, and the seconds the learner waited for data. The caller closes the queue.
@@ -24,7 +27,9 @@ def run_learner(config, learner, batches, checkpoints, stop, after_step=None, de
   train_step = learner.compiled_step(batches.structure, config.batch_size)
   writer = tf.summary.create_file_writer(config.logdir)
   monitor = progress.Monitor(config, writer)
-  last_checkpoint = time.monotonic()
+  last_checkpoint = last_poll = time.monotonic()
+  member = (hyperparameters.MemberLink(config.logdir, learner, checkpoints)
+            if config.pbt_member >= 0 else None)
   steps = 0
   try:
     while not stop.event.is_set() and (
@@ -53,6 +58,9 @@ def run_learner(config, learner, batches, checkpoints, stop, after_step=None, de
       details = describe() if describe is not None else ''
       monitor.report(frames, steps, terms,
                      extra=f'{details} | learner waited {batches.wait_seconds:.0f}s')
+      if member is not None and time.monotonic() - last_poll > POLL_SECONDS:
+        member.poll()
+        last_poll = time.monotonic()
       if time.monotonic() - last_checkpoint > config.checkpoint_secs:
         checkpoints.save(checkpoint_number=frames)
         last_checkpoint = time.monotonic()

@@ -9,7 +9,7 @@ import os
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCE_DIRS = ('runtime', 'baselines', 'networks', 'environments', 'dmlab30', 'atari57', 'benchmarks')
+SOURCE_DIRS = ('runtime', 'pbt', 'baselines', 'networks', 'environments', 'dmlab30', 'atari57', 'benchmarks')
 
 
 def project_modules():
