@@ -47,7 +47,8 @@ def draw(logdir):
       if jumps:
         ax.plot(*zip(*jumps), 'x', color=color, markersize=7)
   axes[0].set_ylabel('fitness at decisions')
-  axes[0].legend(fontsize=7, ncol=4)
+  if any(r['fitness'] for r in rows):
+    axes[0].legend(fontsize=7, ncol=4)
   for ax, name in zip(axes[1:], names):
     ax.set_yscale('log')
     ax.set_ylabel(name.replace('_', ' '), fontsize=8)

@@ -285,3 +285,21 @@ def test_a_checkpoint_from_before_hyperparameters_were_kept_still_restores(tmp_p
   for a, b in zip(old.agent.trainable_variables, restored.agent.trainable_variables):
     np.testing.assert_array_equal(a.numpy(), b.numpy())
   assert restored.hyperparameters.learning_rate.numpy() == pytest.approx(3e-3)
+
+
+@pytest.mark.parametrize('fail_times, code, starts', [(1, 0, 2), (-1, 1, controller.MAX_CRASHES)])
+def test_a_crashed_member_is_restarted_and_one_that_never_runs_stops_the_run(
+    tmp_path, monkeypatch, fail_times, code, starts):
+  monkeypatch.setattr(controller, 'POLL_SECONDS', 0.05)
+  given = dict(level_name='test/cue', pbt_population=2)
+  config = make_config(tmp_path, **given)
+  program = os.path.join(TESTS, 'flaky_member.py')
+  # The stand-in reads --fail_times from the flags the controller passes on (an unknown flag to
+  # experiment.py, but the stand-in is not experiment.py).
+  ctl = controller.Controller(config, given, program)
+  for member in ctl.members:
+    member.command.append(f'--fail_times={fail_times}')
+  assert ctl.run() == code
+  counts = [len((tmp_path / f'member_{i}' / 'starts').read_text()) for i in range(2)]
+  # Members are polled in turn: when one has failed for the last time the other may be a start behind.
+  assert max(counts) == starts and min(counts) >= starts - 1
