@@ -8,7 +8,8 @@ For each run's logdir (its config.json, episodes.csv and TensorBoard summaries) 
 frames: the mean return of the last 100 episodes and the mean episode length (an agent that returns
 the ball plays longer episodes before it scores), the policy's mean entropy per step (nats; a uniform
 policy over Pong's 6 actions has ln 6 = 1.79), the RMS error of the value against its V-trace target,
-the gradient norm and the share of updates clipped, and mean |log rho|; then the frames and learner
+the gradient norm and the share of updates clipped, mean |log rho|, and the torso's units silent on
+a whole batch (summaries since 2026-11-26); then the frames and learner
 updates at which the mean return first passed -15, 0 and +18, and, for every checkpoint the run
 kept, how many units of each torso layer never fire on frames of random play (a dead ReLU unit gets no
 gradient again; all of the FC layer dead leaves a constant, uniform policy). Summaries are one batch
@@ -35,7 +36,7 @@ flags.DEFINE_integer('bin_frames', 500_000, 'Frames per row of the table.')
 flags.DEFINE_string('figure', '', 'Also draw every run\'s quantities over frames into this PNG.')
 FLAGS = flags.FLAGS
 
-TAGS = ('entropy_loss', 'baseline_loss', 'gradient_norm', 'mean_abs_log_rho')
+TAGS = ('entropy_loss', 'baseline_loss', 'gradient_norm', 'mean_abs_log_rho', 'silent_torso_units')
 THRESHOLDS = (-15., 0., 18.)
 
 
@@ -53,7 +54,8 @@ def learner_series(logdir, config):
       'entropy': ('entropy_loss', lambda v: -v / (config['entropy_cost'] * rows)),
       'value_rms_error': ('baseline_loss', lambda v: math.sqrt(max(0., 4 * v / rows))),
       'gradient_norm': ('gradient_norm', lambda v: v),
-      'mean_abs_log_rho': ('mean_abs_log_rho', lambda v: v)}
+      'mean_abs_log_rho': ('mean_abs_log_rho', lambda v: v),
+      'silent_torso_units': ('silent_torso_units', lambda v: v)}
   series = {}
   for name, (tag, f) in convert.items():
     points = sorted(raw[tag])
@@ -108,7 +110,7 @@ def report(logdir):
   print(f'\n{logdir}: correction {config["correction"]}, replay {config.get("replay_proportion", 0)}, '
         f'{frames_per_update:.0f} frames an update')
   print(f'{"frames":>8} {"return":>7} {"ep len":>7} {"entropy":>8} {"value rms":>9} {"grad norm":>9} '
-        f'{"clipped":>7} {"|log rho|":>9}')
+        f'{"clipped":>7} {"|log rho|":>9} {"silent":>6}')
   returns_in, lengths_in = binned(ep_frames, mean_return, edges), binned(ep_frames, lengths, edges)
   learner_in = {name: binned(f, v, edges) for name, (f, v) in series.items()}
   clip = config['gradient_clip_norm'] or np.inf
@@ -118,7 +120,8 @@ def report(logdir):
     print(f'{edges[i + 1] / 1e6:>7.1f}M {mean(returns_in[i][-1:]):>7} {mean(lengths_in[i]):>7} '
           f'{mean(learner_in["entropy"][i]):>8} {mean(learner_in["value_rms_error"][i]):>9} '
           f'{mean(norms):>9} {mean((norms > clip).astype(float)):>7} '
-          f'{mean(learner_in["mean_abs_log_rho"][i]):>9}')
+          f'{mean(learner_in["mean_abs_log_rho"][i]):>9} '
+          f'{mean(learner_in["silent_torso_units"][i]):>6}')
   for threshold in THRESHOLDS:
     above = np.flatnonzero(mean_return > threshold)
     at = ('not reached' if not len(above) else
@@ -134,7 +137,8 @@ def draw(results, path):
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use('Agg')
   from matplotlib import pyplot as plt  # pylint: disable=import-outside-toplevel
-  names = ['mean return (last 100)', 'entropy', 'value_rms_error', 'gradient_norm', 'mean_abs_log_rho']
+  names = ['mean return (last 100)', 'entropy', 'value_rms_error', 'gradient_norm', 'mean_abs_log_rho',
+           'silent_torso_units']
   fig, axes = plt.subplots(len(names), 1, figsize=(9, 2.2 * len(names)), sharex=True)
   for logdir, (series, episodes) in results.items():
     label = os.path.basename(os.path.normpath(logdir))

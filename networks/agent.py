@@ -56,7 +56,8 @@ class Agent(snt.Module):
 
   def step(self, last_action, env_output, state):
     """One step for a batch: last_action int32 [B], env_output leaves [B, ...]."""
-    core_input = self._core_input(last_action, env_output.reward, env_output.observation)
+    features = self._torso(self.torso_input(env_output.observation['frame']))
+    core_input = self._core_input(features, last_action, env_output.reward, env_output.observation)
     core_output, state = self._core_step(core_input, env_output.done, state)
     return self._head(core_output), state
 
@@ -65,19 +66,26 @@ class Agent(snt.Module):
 
     Returns AgentOutput with [T, B] leading dims and the state after the last step.
     """
+    outputs, state, _ = self.unroll_with_features(last_actions, env_outputs, state)
+    return outputs, state
+
+  def unroll_with_features(self, last_actions, env_outputs, state):
+    """`unroll`, and the torso's output features [T, B, F] (the learner watches for silent units)."""
     # Torso and heads see T * B independent inputs; only the core needs the time loop.
+    features = snt.BatchApply(lambda frame: self._torso(self.torso_input(frame)))(
+        env_outputs.observation['frame'])
     core_inputs = snt.BatchApply(self._core_input)(
-        last_actions, env_outputs.reward, env_outputs.observation)
+        features, last_actions, env_outputs.reward, env_outputs.observation)
     core_outputs = []
     for core_input, done in zip(tf.unstack(core_inputs), tf.unstack(env_outputs.done)):
       core_output, state = self._core_step(core_input, done, state)
       core_outputs.append(core_output)
-    return snt.BatchApply(self._head)(tf.stack(core_outputs)), state
+    return snt.BatchApply(self._head)(tf.stack(core_outputs)), state, features
 
-  def _core_input(self, last_action, reward, observation):
+  def _core_input(self, features, last_action, reward, observation):
     """Torso features ++ clipped reward ++ one-hot last action (++ instruction encoding)."""
     parts = [
-        self._torso(self.torso_input(observation['frame'])),
+        features,
         tf.clip_by_value(tf.cast(reward, tf.float32), -1., 1.)[:, None],
         tf.one_hot(last_action, self._num_actions),
     ]

@@ -40,7 +40,8 @@ def impala_loss(agent, batch, config, replayed=None, entropy_cost=None):
   replayed: bool [B], the unrolls that came from the replay buffer; the diagnostics then tell how
   off-policy the fresh and the replayed ones are.
   """
-  learner_outputs, _ = agent.unroll(batch.agent_outputs.action, batch.env_outputs, batch.agent_state)
+  learner_outputs, _, features = agent.unroll_with_features(
+      batch.agent_outputs.action, batch.env_outputs, batch.agent_state)
   bootstrap_value = learner_outputs.baseline[-1]
   # After the shift, the actions at time t (in agent_outputs and learner_outputs) are what led to the
   # environment outputs at time t.
@@ -72,6 +73,10 @@ def impala_loss(agent, batch, config, replayed=None, entropy_cost=None):
   abs_log_rhos = tf.abs(vtrace_returns.log_rhos)
   terms['max_abs_log_rho'] = tf.reduce_max(abs_log_rhos)
   terms['mean_abs_log_rho'] = tf.reduce_mean(abs_log_rhos)
+  # Torso units that fire on no step of the whole batch: a ReLU unit silent everywhere gets no
+  # gradient, and when all are, the policy is constant (a collapse seen in Pong runs).
+  peak = replicas.sum_over_replicas(tf.reduce_max(features, axis=[0, 1]))
+  terms['silent_torso_units'] = tf.reduce_sum(tf.cast(peak <= 0., tf.float32))
   if replayed is not None:
     terms.update(_by_origin(abs_log_rhos, replayed))
   return total, terms

@@ -258,6 +258,25 @@ def test_adams_first_update_moves_every_weight_by_the_learning_rate(tmp_path):
                                rtol=1e-3, atol=1e-7)
 
 
+
+def test_the_learner_counts_torso_units_that_fire_on_no_step_of_the_batch(tmp_path):
+  config = make_config(tmp_path, level_name='synthetic/dmlab', network='shallow', unroll_length=5,
+                       batch_size=3)
+  spec = environments.environment_spec('synthetic/dmlab')
+  agent = agents.build_agent(config, spec)
+  learner = learner_lib.Learner(agent, config)
+  unrolls = trajectories.time_major(random_batch(
+      trajectories.unroll_example(agent, spec, config.unroll_length), config.batch_size,
+      spec.num_actions, np.random.default_rng(0)))
+  _, _, features = agent.unroll_with_features(unrolls.agent_outputs.action, unrolls.env_outputs,
+                                              unrolls.agent_state)
+  peaks = np.max(features.numpy(), axis=(0, 1))
+  assert float(learner.loss(unrolls)[1]['silent_torso_units']) == np.sum(peaks <= 0)
+  fc_bias = agent.torso._fc.b  # pylint: disable=protected-access
+  fc_bias.assign(tf.tensor_scatter_nd_update(fc_bias, [[0], [7], [99]], [-1e6] * 3))  # Never fire.
+  peaks[[0, 7, 99]] = 0.
+  assert float(learner.loss(unrolls)[1]['silent_torso_units']) == np.sum(peaks <= 0)
+
 @pytest.mark.parametrize('method,rewards,expected', [
     ('abs_one', [-3., -0.5, 0., 0.5, 3.], [-1., -0.5, 0., 0.5, 1.]),
     ('soft_asymmetric', [-5., 5.], [1.5 * np.tanh(-1.), 5 * np.tanh(1.)]),

@@ -89,7 +89,7 @@ def test_two_replicas_make_the_update_one_device_makes(clip):
     assert float(terms_one['gradient_norm']) > 3 * clip, 'the test should clip'
   for name in ('total_loss', 'policy_gradient_loss', 'baseline_loss', 'entropy_loss', 'gradient_norm',
                'max_abs_log_rho', 'mean_abs_log_rho', 'mean_abs_log_rho_fresh',
-               'mean_abs_log_rho_replayed', 'replayed_share', 'learning_rate'):
+               'mean_abs_log_rho_replayed', 'replayed_share', 'learning_rate', 'silent_torso_units'):
     np.testing.assert_allclose(float(terms_two[name]), float(terms_one[name]), rtol=RTOL, atol=ATOL,
                                err_msg=name)
 
