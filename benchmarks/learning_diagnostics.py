@@ -31,6 +31,7 @@ import tensorflow as tf
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 from runtime import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
+import silent_units  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 flags.DEFINE_integer('bin_frames', 500_000, 'Frames per row of the table.')
 flags.DEFINE_string('figure', '', 'Also draw every run\'s quantities over frames into this PNG.')
@@ -72,26 +73,11 @@ def episode_series(logdir):
 
 def dead_units(logdir, config):
   """{checkpoint frames: {layer: (units that never fire, units)}} on 600 frames of random play."""
-  import environments  # pylint: disable=import-outside-toplevel
-  import networks  # pylint: disable=import-outside-toplevel
-  env = environments.create_environment(config['level_name'], seed=0)
-  rng = np.random.default_rng(0)
-  env.initial()
-  frames = np.stack([env.step(int(rng.integers(env.spec.num_actions))).observation['frame']
-                     for _ in range(600)])
-  env.close()
-  found = {}
-  for index in sorted(glob.glob(os.path.join(logdir, 'ckpt-*.index')),
-                      key=lambda p: int(p.rsplit('-', 1)[1][:-6])):
-    agent = networks.build_agent(config['network'], env.spec.num_actions, use_lstm=False,
-                                 use_instruction=False, center_frames=config['center_frames'])
-    networks.initialize(agent, env.spec.frame_shape)
-    tf.train.Checkpoint(agent=agent).restore(index[:-6]).expect_partial()
-    activations = agent.torso.activations(agent.torso_input(frames))
-    found[int(index.rsplit('-', 1)[1][:-6])] = {
-        name: (int(np.all(a.numpy().reshape(-1, a.shape[-1]) == 0, axis=0).sum()), a.shape[-1])
-        for name, a in activations.items()}
-  return found
+  frames, num_actions = silent_units.random_play_frames(config['level_name'])
+  paths = sorted(glob.glob(os.path.join(logdir, 'ckpt-*.index')),
+                 key=lambda p: int(p.rsplit('-', 1)[1][:-6]))
+  return {int(path.rsplit('-', 1)[1][:-6]): silent_units.silent_units(
+      path[:-6], frames, num_actions, config['network'], config['center_frames']) for path in paths}
 
 
 def binned(frames, values, edges):

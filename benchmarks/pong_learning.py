@@ -37,6 +37,8 @@ from absl import app
 from absl import flags
 import numpy as np
 
+import silent_units  # pylint: disable=g-bad-import-order
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, 'benchmarks', 'results')
 
@@ -144,33 +146,12 @@ def plot(wall_seconds=None):
   network = next((e.split('=', 1)[1] for e in FLAGS.extra if e.startswith('--network=')), 'shallow')
   if network in ('shallow', 'nature') and not any(e.startswith('--use_lstm') for e in FLAGS.extra):
     center_frames = any(e in ('--center_frames', '--center_frames=true') for e in FLAGS.extra)
-    silent = silent_units(FLAGS.logdir, network, center_frames)
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    frames_played, num_actions = silent_units.random_play_frames('atari/pong')
+    silent = silent_units.silent_units(tf.train.latest_checkpoint(FLAGS.logdir), frames_played,
+                                       num_actions, network, center_frames)
     print('ReLU units that never fire on 600 frames of random play: ' +
           ', '.join(f'{name} {dead}/{units}' for name, (dead, units) in silent.items()))
-
-
-def silent_units(logdir, network, center_frames=False, steps=600):
-  """Per layer of the final checkpoint's feed-forward torso (shallow or nature): (units that never
-  fire, units) on `steps` frames of random play. Units that never fire get no gradient: they are
-  lost to learning."""
-  sys.path.insert(0, REPO)
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  import environments  # pylint: disable=import-outside-toplevel
-  import networks  # pylint: disable=import-outside-toplevel
-  env = environments.create_environment('atari/pong', seed=0, is_test=False,
-                                        config=environments.EnvConfig())
-  rng = np.random.default_rng(0)
-  env.initial()
-  frames = np.stack([env.step(int(rng.integers(env.spec.num_actions))).observation['frame']
-                     for _ in range(steps)])
-  env.close()
-  agent = networks.build_agent(network, env.spec.num_actions, use_lstm=False, use_instruction=False,
-                               center_frames=center_frames)
-  networks.initialize(agent, env.spec.frame_shape)
-  tf.train.Checkpoint(agent=agent).restore(tf.train.latest_checkpoint(logdir)).expect_partial()
-  activations = agent.torso.activations(agent.torso_input(frames))
-  return {name: (int(np.all(a.numpy().reshape(-1, a.shape[-1]) == 0, axis=0).sum()), a.shape[-1])
-          for name, a in activations.items()}
 
 
 def compare():

@@ -72,10 +72,6 @@ class Member:
     with open(os.path.join(self.logdir, 'log.txt'), 'a') as log:
       self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
 
-  def trains_with(self):
-    """The hyperparameters the member's learner uses and the last decision it applied, or None."""
-    return hyperparameters_lib.read_json(os.path.join(self.logdir, hyperparameters_lib.VALUES_FILE))
-
   def log_tail(self, lines=20):
     with open(os.path.join(self.logdir, 'log.txt'), errors='replace') as f:
       return ''.join(f.readlines()[-lines:])
@@ -164,7 +160,7 @@ class Controller:
     return True
 
   def _ready(self, member):
-    trains_with = member.trains_with()
+    trains_with = population.trains_with(self.config.logdir, member.index)
     if trains_with is None or trains_with['decision'] < member.state['decision']:
       return False  # Not started yet, or its last decision not applied yet.
     reader = self.readers[member.index]
@@ -177,13 +173,11 @@ class Controller:
     partner = rules.draw_partner(member.rng, member.index, range(config.pbt_population))
     own_fitness = self.readers[member.index].fitness(config.level_name)
     partner_fitness = self.readers[partner].fitness(config.level_name)
-    partner_dir = population.member_logdir(config.logdir, partner)
-    partner_values = hyperparameters_lib.read_json(
-        os.path.join(partner_dir, hyperparameters_lib.VALUES_FILE))
+    partner_values = population.trains_with(config.logdir, partner)
     copy_from = None
     if partner_values and rules.should_copy(own_fitness, partner_fitness, config.pbt_threshold):
-      copy_from = copy_checkpoint(partner_dir, member.logdir)
-    own_values = member.trains_with()
+      copy_from = copy_checkpoint(population.member_logdir(config.logdir, partner), member.logdir)
+    own_values = population.trains_with(config.logdir, member.index)
     base = partner_values if copy_from else own_values
     values = rules.explore(member.rng, {n: base[n] for n in hyperparameters_lib.EVOLVED}, self.names)
     decision = max(member.state['decision'], own_values['decision']) + 1
@@ -213,8 +207,7 @@ class Controller:
     self._last_report = now
     parts = []
     for i, reader in self.readers.items():
-      values = hyperparameters_lib.read_json(os.path.join(
-          population.member_logdir(self.config.logdir, i), hyperparameters_lib.VALUES_FILE)) or {}
+      values = population.trains_with(self.config.logdir, i)
       lr = f'{values["learning_rate"]:.2g}' if values else 'starting'
       parts.append(f'member {i}: {reader.frames / 1e6:.2f}M frames, fitness '
                    f'{_describe(reader.fitness(self.config.level_name))}, lr {lr}')

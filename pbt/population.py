@@ -26,6 +26,13 @@ def member_logdir(logdir, index):
   return os.path.join(logdir, f'member_{index}')
 
 
+def trains_with(logdir, index):
+  """What member `index`'s learner trains with and the last decision it applied, or None before it
+  started (its hyperparameters.json)."""
+  return hyperparameters_lib.read_json(
+      os.path.join(member_logdir(logdir, index), hyperparameters_lib.VALUES_FILE))
+
+
 def fitness_window(ready_episodes):
   """Episodes per level in a fitness: the last 100, or fewer when evolution steps come sooner."""
   return max(1, min(FITNESS_WINDOW, ready_episodes))

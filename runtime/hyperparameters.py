@@ -47,7 +47,7 @@ def write_json(path, value):
   """Writes `value` as JSON atomically: a reader never sees half a file."""
   with tempfile.NamedTemporaryFile('w', dir=os.path.dirname(path), suffix='.tmp', delete=False) as f:
     json.dump(value, f, indent=2, sort_keys=True)
-  os.chmod(f.name, 0o644)
+  os.chmod(f.name, 0o644)  # A temporary file is private; the record is as readable as its folder.
   os.replace(f.name, path)
 
 

@@ -16,6 +16,7 @@ from absl import logging
 import tensorflow as tf
 
 from runtime import config as config_lib
+from runtime import hyperparameters
 from runtime import replay
 
 FILE_NAME = 'config.json'
@@ -25,10 +26,7 @@ MACHINE_SETTINGS = ('exclude_levels', 'dataset_path')
 def write(config):
   """Records `config` in its logdir (atomically: a reader never sees half a file)."""
   os.makedirs(config.logdir, exist_ok=True)
-  with tempfile.NamedTemporaryFile('w', dir=config.logdir, suffix='.tmp', delete=False) as f:
-    json.dump(dataclasses.asdict(config), f, indent=2, sort_keys=True)
-  os.chmod(f.name, 0o644)  # A temporary file is private; the record is as readable as the logdir.
-  os.replace(f.name, os.path.join(config.logdir, FILE_NAME))
+  hyperparameters.write_json(os.path.join(config.logdir, FILE_NAME), dataclasses.asdict(config))
 
 
 def load(logdir):
