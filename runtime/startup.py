@@ -3,7 +3,8 @@
 TensorFlow 2.21 writes its start-up lines before its logging is set up, so TF_CPP_MIN_LOG_LEVEL does
 not hold them back (measured: the oneDNN, CPU-instruction and CUDA-driver notices at import, and on a
 machine without a GPU, 'failed call to cuInit: ... CUDA error' as an error when devices are listed,
-which reads as a failure). This module imports TensorFlow and lists its GPUs with the process's stderr
+which reads as a failure; on CPUs without AVX-512, oneDNN's data-type notice, also as an error, at the
+first training step). This module imports TensorFlow and lists its GPUs with the process's stderr
 captured, then passes on every line but those notices. Nothing here imports TensorFlow at import time.
 """
 import contextlib
@@ -21,6 +22,10 @@ NOTICES = (
 )
 # Without an NVIDIA driver, TensorFlow's failed attempt at CUDA is expected too.
 NO_DRIVER_NOTICES = ('failed call to cuInit',)
+# On CPUs without AVX-512, oneDNN says once per process, as an error, that it leaves some data types
+# to Eigen; it would say so at the first training or inference step. It is provoked below, while the
+# capture is on, so that the process has spent it.
+ONE_DNN_NOTICE = 'only on platforms with AVX-512. Falling back to the default Eigen-based'
 
 
 @contextlib.contextmanager
@@ -50,10 +55,12 @@ def import_tensorflow_quietly():
   has_driver = os.path.exists('/dev/nvidiactl')
 
   def is_notice(line):
-    return any(n in line for n in NOTICES) or (
+    return any(n in line for n in NOTICES + (ONE_DNN_NOTICE,)) or (
         not has_driver and not found and any(n in line for n in NO_DRIVER_NOTICES))
 
   with _stderr_filtered(is_notice):
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
     found.extend(tf.config.list_physical_devices('GPU'))
+    with tf.device('/CPU:0'):  # A uint8 transpose in a graph is what makes oneDNN say it (measured).
+      tf.function(tf.transpose)(tf.zeros([2, 2], tf.uint8))
   return found

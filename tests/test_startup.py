@@ -27,3 +27,17 @@ def test_the_program_starts_without_tensorflows_notices(tmp_path):
     if notice == 'cuInit' and os.path.exists('/dev/nvidiactl'):
       continue
     assert notice not in done.stderr
+
+
+def test_onednns_data_type_notice_is_spent_at_start_up():
+  # oneDNN says it once per process, at the first compiled uint8 or bool op (the first training step).
+  script = ('from runtime import startup\n'
+            'startup.import_tensorflow_quietly()\n'
+            'import tensorflow as tf\n'
+            'tf.function(lambda x: tf.transpose(x > 0))(tf.ones([4, 4], tf.uint8))\n'
+            'tf.function(tf.transpose)(tf.ones([4, 4], tf.uint8))\n'
+            'print("ran")\n')
+  done = subprocess.run([sys.executable, '-c', script], cwd=REPO, capture_output=True, text=True,
+                        timeout=120, check=True)
+  assert done.stdout == 'ran\n'
+  assert 'AVX-512' not in done.stderr
