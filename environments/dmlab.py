@@ -111,6 +111,7 @@ class LevelCache:
     os.close(handle)
     try:
       shutil.copyfile(pk3_path, temporary_path)
+      os.chmod(temporary_path, 0o644)  # mkstemp's 0600 would hide the map from other users' runs.
       os.replace(temporary_path, path)
     except BaseException:
       os.remove(temporary_path)

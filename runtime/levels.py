@@ -15,9 +15,14 @@ START_FAILURE_HINT = (
     '"DeepMind Lab from a wheel") can be left out of --level_name=dmlab30 with --exclude_levels.')
 
 
+def _exclude_names(config):
+  """The names `--exclude_levels` gives, as written (training or test level names)."""
+  return [name.strip() for name in config.exclude_levels.split(',') if name.strip()]
+
+
 def excluded_levels(config):
   """The DMLab-30 training level names `--exclude_levels` leaves out, in the suite's order."""
-  names = {name.strip() for name in config.exclude_levels.split(',') if name.strip()}
+  names = set(_exclude_names(config))
   return tuple(level for level in dmlab30.TRAINING_LEVELS
                if level in names or dmlab30.LEVEL_MAPPING[level] in names)
 
@@ -47,7 +52,7 @@ def test_levels(config):
 
 def check(config):
   """ValueError, naming the flag to set, for levels this configuration cannot play."""
-  names = [name.strip() for name in config.exclude_levels.split(',') if name.strip()]
+  names = _exclude_names(config)
   if names:
     if config.level_name != 'dmlab30':
       raise ValueError(f'--exclude_levels leaves levels out of --level_name=dmlab30; this run plays '

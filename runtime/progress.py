@@ -36,6 +36,8 @@ class Monitor:
     self._curve = curves.CurvePainter(config.logdir, config.level_name, config.network)
     self._last_seen = {}  # Actor index -> when its last unroll was trained on.
     self._silent = set()
+    self._excluded = levels_lib.excluded_levels(config)  # Fixed for the run: read once.
+    self._played = set(levels_lib.actor_levels(config))
 
   def actors(self, batch):
     """Notes which actors sent the batch's unrolls, and logs those that come back."""
@@ -112,8 +114,8 @@ class Monitor:
 
   @property
   def _over_levels(self):
-    excluded = levels_lib.excluded_levels(self._config)
-    return f' ({len(dmlab30.TRAINING_LEVELS) - len(excluded)} of 30 levels)' if excluded else ''
+    left = len(dmlab30.TRAINING_LEVELS) - len(self._excluded)
+    return f' ({left} of 30 levels)' if self._excluded else ''
 
   def human_normalized_score(self):
     """The running DMLab-30 (mean, capped) or Atari-57 (median) score, once every level has played."""
@@ -121,9 +123,9 @@ class Monitor:
     if suite is None:
       return None
     returns = {level: list(r) for level, r in self._recent.items()}
-    if suite is dmlab30 and levels_lib.excluded_levels(self._config):
+    if suite is dmlab30 and self._excluded:
       # Over the levels the run plays (--exclude_levels), once each has finished an episode.
-      if set(levels_lib.actor_levels(self._config)) - set(returns):
+      if self._played - set(returns):
         return None
       scores = dmlab30.human_normalized_scores(returns, per_level_cap=100)
       return float(np.mean(list(scores.values())))

@@ -185,6 +185,7 @@ def test_level_cache(fake_lab, tmp_path):
   assert cache.fetch('key', str(fetched))
   assert fetched.read_bytes() == b'map'
   assert os.listdir(cache_dir) == ['key']  # No temporary files left behind.
+  assert (cache_dir / 'key').stat().st_mode & 0o777 == 0o644  # Readable by runs of other users.
 
 
 def test_hold_out_levels_start_in_test_mode_only_as_deepmind_lab_has_it(fake_lab):
