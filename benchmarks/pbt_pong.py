@@ -89,7 +89,8 @@ def plot():
   for i in range(FLAGS.population):
     frames, returns = curves.read_curves(os.path.join(FLAGS.logdir, f'member_{i}', 'episodes.csv'))[
         'atari/pong']
-    members[i] = (frames, returns)
+    kept = frames <= FLAGS.frames  # The others went on while the last member caught up.
+    members[i] = (frames[kept], returns[kept])
   best = max(members, key=lambda i: members[i][1][-1])
   fig, ax = plt.subplots(figsize=(9, 5))
   for path in sorted(glob.glob(os.path.join(RESULTS, FIXED_RUNS))):
@@ -111,7 +112,8 @@ def plot():
   for i, (frames, returns) in members.items():
     with open(os.path.join(FLAGS.logdir, f'member_{i}', 'hyperparameters.json')) as f:
       values = f.read().replace('\n', ' ')
-    print(f'member {i}: {returns[-1]:+.2f} at {frames[-1] / 1e6:.2f}M frames; {values}')
+    print(f'member {i}: {returns[-1]:+.2f} at {frames[-1] / 1e6:.2f}M frames (best {returns.max():+.2f}); '
+          f'{values}')
   print(f'Wrote {RESULTS}/pbt_pong.csv, pbt_pong.png, pbt_pong_curves.png.')
 
 
