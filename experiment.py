@@ -74,7 +74,8 @@ def describe(config):
   core = 'LSTM' if config.use_lstm else 'feed-forward'
   return (f'--agent={config.agent} on {config.level_name}: {config.network} {core} network, unroll '
           f'{config.unroll_length}, batch {config.batch_size}, learning rate {config.learning_rate:g}, '
-          f'{config.num_actors} actors, {config.total_environment_frames:,} frames. Progress: '
+          f'{config.num_actors} actor{"s" * (config.num_actors != 1)}, '
+          f'{config.total_environment_frames:,} frames. Progress: '
           f'{config.logdir}/learning_curve.png, episodes.csv, tensorboard --logdir {config.logdir}.')
 
 

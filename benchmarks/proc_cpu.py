@@ -1,6 +1,8 @@
 """CPU time from Linux's /proc, for the benchmarks: the machine's, a process's or a thread's."""
 import os
 
+from environments import process
+
 
 def cpu_times():
   """(steal, idle, total) clock ticks of all CPUs since boot, from /proc/stat; zeros where it is
@@ -14,17 +16,11 @@ def cpu_times():
 
 
 def ticks(stat_path, waited_children=False):
-  """utime + stime clock ticks from a /proc .../stat file (a process's or a thread's); 0 if gone.
-
-  waited_children: add those of the children it has waited for (cutime + cstime): DeepMind Lab
-  compiles each episode's map in such children, and that costs more than its own steps.
-  """
+  """environments.process.stat_ticks, 0 for a process or thread that is gone."""
   try:
-    with open(stat_path) as f:
-      fields = f.read().rsplit(')', 1)[1].split()
+    return process.stat_ticks(stat_path, waited_children)
   except OSError:
     return 0
-  return sum(int(x) for x in fields[11:15 if waited_children else 13])
 
 
 def processes_cpu_seconds(pids):

@@ -353,13 +353,20 @@ def _describe(factory, kwargs):
   return f'{getattr(factory, "__qualname__", factory)}({kwargs})'
 
 
+def stat_ticks(stat_path, waited_children=False):
+  """utime + stime clock ticks from a /proc .../stat file (a process's or a thread's); OSError if it
+  is gone. waited_children: add those of the children it has waited for (cutime + cstime): DeepMind
+  Lab compiles each episode's map in such children, and that costs more than its own steps."""
+  with open(stat_path) as f:
+    fields = f.read().rsplit(')', 1)[1].split()  # After the name, which may hold spaces.
+  return sum(int(x) for x in fields[11:15 if waited_children else 13])
+
+
 def cpu_seconds(pid):
   """CPU seconds process `pid` and its descendants have used, the descendants it waited for
   included; None without Linux's /proc."""
   try:
-    with open(f'/proc/{pid}/stat') as f:
-      fields = f.read().rsplit(')', 1)[1].split()
-    ticks = sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime.
+    ticks = stat_ticks(f'/proc/{pid}/stat', waited_children=True)
     children = []
     for thread in os.listdir(f'/proc/{pid}/task'):
       with open(f'/proc/{pid}/task/{thread}/children') as f:
