@@ -92,6 +92,7 @@ def main(argv):
   # Before TensorFlow starts: logical CPU devices for the learner's replicas when no GPU is visible.
   given = config_lib.given_flags()
   replicas.configure_devices(given.get('learner_replicas', 1))
+  startup.spend_first_run_notice()  # After the devices: it starts TensorFlow's runtime.
   try:
     if given.get('mode') == 'test':  # A population's logdir: its fittest member, or --pbt_member.
       given = dict(given, logdir=pbt_population.test_logdir(given))

@@ -22,14 +22,16 @@ import os
 import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags
 import numpy as np
+from runtime import startup  # pylint: disable=g-import-not-at-top,wrong-import-position
+startup.import_tensorflow_quietly()  # TensorFlow's start-up notices filtered, as in experiment.py.
 import tensorflow as tf
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 from runtime import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
 import silent_units  # pylint: disable=g-import-not-at-top,wrong-import-position
 

@@ -18,6 +18,8 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # pylint: disable=g-import-not-at-top
+from runtime import startup  # pylint: disable=g-import-not-at-top,wrong-import-position
+startup.import_tensorflow_quietly()  # TensorFlow's start-up notices filtered, as in experiment.py.
 import sonnet as snt
 import tensorflow as tf
 

@@ -14,6 +14,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app
 from absl import flags
 import numpy as np
+from runtime import startup  # pylint: disable=g-import-not-at-top,wrong-import-position
+startup.import_tensorflow_quietly()  # TensorFlow's start-up notices filtered, as in experiment.py.
 import tensorflow as tf
 
 import vtrace

@@ -23,8 +23,8 @@ NOTICES = (
 # Without an NVIDIA driver, TensorFlow's failed attempt at CUDA is expected too.
 NO_DRIVER_NOTICES = ('failed call to cuInit',)
 # On CPUs without AVX-512, oneDNN says once per process, as an error, that it leaves some data types
-# to Eigen; it would say so at the first training or inference step. It is provoked below, while the
-# capture is on, so that the process has spent it.
+# to Eigen; it would say so at the first training or inference step. spend_first_run_notice provokes
+# it while the capture is on, so that the process has spent it.
 ONE_DNN_NOTICE = 'only on platforms with AVX-512. Falling back to the default Eigen-based'
 
 
@@ -55,12 +55,18 @@ def import_tensorflow_quietly():
   has_driver = os.path.exists('/dev/nvidiactl')
 
   def is_notice(line):
-    return any(n in line for n in NOTICES + (ONE_DNN_NOTICE,)) or (
+    return any(n in line for n in NOTICES) or (
         not has_driver and not found and any(n in line for n in NO_DRIVER_NOTICES))
 
   with _stderr_filtered(is_notice):
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
     found.extend(tf.config.list_physical_devices('GPU'))
-    with tf.device('/CPU:0'):  # A uint8 transpose in a graph is what makes oneDNN say it (measured).
-      tf.function(tf.transpose)(tf.zeros([2, 2], tf.uint8))
   return found
+
+
+def spend_first_run_notice():
+  """Runs a uint8 transpose in a graph (what makes oneDNN say it, measured) with the notice filtered.
+  This starts TensorFlow's runtime: call it after any logical devices are set up."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  with _stderr_filtered(lambda line: ONE_DNN_NOTICE in line), tf.device('/CPU:0'):
+    tf.function(tf.transpose)(tf.zeros([2, 2], tf.uint8))

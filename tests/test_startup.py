@@ -33,6 +33,7 @@ def test_onednns_data_type_notice_is_spent_at_start_up():
   # oneDNN says it once per process, at the first compiled uint8 or bool op (the first training step).
   script = ('from runtime import startup\n'
             'startup.import_tensorflow_quietly()\n'
+            'startup.spend_first_run_notice()\n'
             'import tensorflow as tf\n'
             'tf.function(lambda x: tf.transpose(x > 0))(tf.ones([4, 4], tf.uint8))\n'
             'tf.function(tf.transpose)(tf.ones([4, 4], tf.uint8))\n'
