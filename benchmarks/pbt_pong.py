@@ -13,9 +13,9 @@ Burn-in and readiness are the paper's scaled down: `--burn_in` frames, a decisio
 `--ready_episodes` episodes (the paper: 20M and 5,000).
 
 The first values are Table D.1's draws, whose learning rates span 5e-6 to 5e-3: with 4 members and
-5M frames, a population whose members all start far below the recipe's 0.002 cannot leave -21 (seed
-1 starts them at 5.5e-6 to 1.7e-4, where the paper's Atari runs, at 6e-4, were still at -19 after 12M
-frames), and then no member pulls ahead and nothing is copied. The default seed, 5, is the first
+5M frames, a population whose members all start far below the recipe's 0.002 is not expected to
+leave -20 (seed 1 starts them at 5.5e-6 to 1.7e-4, where the paper's Atari runs, at 6e-4, were still
+at -19 after 12M frames), and then no member pulls ahead and nothing is copied. The default seed, 5, is the first
 whose draws put a member near the recipe (learning rate 1.3e-3, RMSProp epsilon 1e-3), so that the
 run shows what exploitation does with it; the other three start at 1.1e-3, 2.6e-5 and 6.8e-4.
 
