@@ -92,13 +92,13 @@ def main(argv):
   # Before TensorFlow starts: logical CPU devices for the learner's replicas when no GPU is visible.
   given = config_lib.given_flags()
   replicas.configure_devices(given.get('learner_replicas', 1))
-  startup.spend_first_run_notice()  # After the devices: it starts TensorFlow's runtime.
   try:
     if given.get('mode') == 'test':  # A population's logdir: its fittest member, or --pbt_member.
       given = dict(given, logdir=pbt_population.test_logdir(given))
     config = run_config.resolve(given)
   except ValueError as e:
     raise app.UsageError(str(e)) from None
+  startup.spend_first_run_notice()  # After the devices (it starts TensorFlow's runtime) and the flags.
   try:
     if config.pbt_population and config.mode == 'train':
       sys.exit(pbt_controller.run(config, given, program=os.path.abspath(__file__)))

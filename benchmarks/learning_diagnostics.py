@@ -22,7 +22,8 @@ import os
 import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags
@@ -31,7 +32,6 @@ from runtime import startup  # pylint: disable=g-import-not-at-top,wrong-import-
 startup.import_tensorflow_quietly()  # TensorFlow's start-up notices filtered, as in experiment.py.
 import tensorflow as tf
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from runtime import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
 import silent_units  # pylint: disable=g-import-not-at-top,wrong-import-position
 

@@ -26,7 +26,8 @@ import sys
 import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags
@@ -35,7 +36,6 @@ from runtime import startup  # pylint: disable=g-import-not-at-top,wrong-import-
 startup.import_tensorflow_quietly()  # TensorFlow's start-up notices filtered, as in experiment.py.
 import tensorflow as tf
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, 'benchmarks', 'results')
 CORRECTIONS = ('vtrace', 'one_step_is', 'epsilon', 'none')  # The paper's Table 2 rows.
 REPLAY = (0., 0.5)

@@ -6,6 +6,12 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def run_python(script, timeout):
+  """Runs `script` in a fresh interpreter in the repository; its finished process."""
+  return subprocess.run([sys.executable, '-c', script], cwd=REPO, capture_output=True, text=True,
+                        timeout=timeout, check=True)
+
+
 def test_start_up_notices_are_filtered_and_other_lines_kept():
   script = ('import os, sys\n'
             'from runtime import startup\n'
@@ -13,8 +19,7 @@ def test_start_up_notices_are_filtered_and_other_lines_kept():
             '  os.write(2, b"a notice\\nkept line\\n")\n'
             '  print("python line", file=sys.stderr)\n'
             'print("after", file=sys.stderr)\n')
-  done = subprocess.run([sys.executable, '-c', script], cwd=REPO, capture_output=True, text=True,
-                        timeout=60, check=True)
+  done = run_python(script, timeout=60)
   assert done.stderr == 'kept line\npython line\nafter\n'
 
 
@@ -38,7 +43,6 @@ def test_onednns_data_type_notice_is_spent_at_start_up():
             'tf.function(lambda x: tf.transpose(x > 0))(tf.ones([4, 4], tf.uint8))\n'
             'tf.function(tf.transpose)(tf.ones([4, 4], tf.uint8))\n'
             'print("ran")\n')
-  done = subprocess.run([sys.executable, '-c', script], cwd=REPO, capture_output=True, text=True,
-                        timeout=120, check=True)
+  done = run_python(script, timeout=120)
   assert done.stdout == 'ran\n'
   assert 'AVX-512' not in done.stderr
