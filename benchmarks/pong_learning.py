@@ -17,7 +17,8 @@ as benchmarks/results/pong_learning.csv and .png, and prints the wall time, when
 how many of the network's ReLU units never fire on Pong's frames (dead units learn nothing).
 `--plot_only` redraws them from an earlier run's logdir. `--compare` draws the mean-return curves of
 every run in benchmarks/results (pong_learning*.csv, or those named by `--runs`) in one figure,
-`--figure`.png; `--equal_frames` cuts them all at the shortest run's frames:
+`--figure`.png, and prints the README's runs table: when each run first reached `--target` within
+`--frames`, and how many did; `--equal_frames` cuts the curves at the shortest run's frames:
 
     .venv/bin/python benchmarks/pong_learning.py --compare --equal_frames --figure=pong_agents \
         --runs=pong_learning,pong_learning_a2c,pong_learning_a3c
@@ -111,7 +112,7 @@ def plot(wall_seconds=None):
     writer = csv.writer(f)
     writer.writerow(['frames', 'seconds', 'episode_return', 'mean_return_last_100'])
     writer.writerows(zip(frames, seconds, returns, np.round(means, 3)))
-  reached = np.flatnonzero((means >= FLAGS.target) & (np.arange(len(means)) >= window - 1))
+  reached = first_reached(means, FLAGS.target, window)
 
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use('Agg')
@@ -120,8 +121,8 @@ def plot(wall_seconds=None):
   ax.plot(frames / 1e6, returns, '.', color='0.75', markersize=3, label='episode return')
   ax.plot(frames / 1e6, means, color='C0', linewidth=2, label=f'mean of last {window} episodes')
   ax.axhline(FLAGS.target, color='C3', linestyle='--', linewidth=1, label=f'+{FLAGS.target:g}')
-  if len(reached):
-    ax.axvline(frames[reached[0]] / 1e6, color='C3', linewidth=1)
+  if reached is not None:
+    ax.axvline(frames[reached] / 1e6, color='C3', linewidth=1)
   ax.set_xlabel('environment frames (millions)')
   ax.set_ylabel('episode return')
   ax.set_ylim(-22, 22)
@@ -137,8 +138,8 @@ def plot(wall_seconds=None):
         f'final mean return (last {window}): {means[-1]:.2f}')
   if wall_seconds is not None:
     print(f'wall time: {wall_seconds / 60:.1f} min, {frames[-1] / wall_seconds:.0f} frames/s overall')
-  if len(reached):
-    i = reached[0]
+  if reached is not None:
+    i = reached
     print(f'mean return >= {FLAGS.target:g} first at {frames[i]:,} frames, {seconds[i] / 60:.1f} min '
           f'into training')
   else:
@@ -207,6 +208,34 @@ def compare():
     ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1.), fontsize=8)
   fig.tight_layout()
   fig.savefig(os.path.join(RESULTS, f'{FLAGS.figure}.png'), dpi=110)
+  print(runs_table(curves))
+
+
+def first_reached(means, target, window=100):
+  """Index of the first episode whose mean over the last `window` (full) reaches target, or None."""
+  reached = np.flatnonzero((means >= target) & (np.arange(len(means)) >= window - 1))
+  return reached[0] if len(reached) else None
+
+
+def runs_table(curves):
+  """The README's runs table (Markdown): when each run first reached the target, within --frames."""
+  lines = [f'| run | +{FLAGS.target:g} first at | mean return at {FLAGS.frames / 1e6:g}M frames | '
+           f'training time to {FLAGS.frames / 1e6:g}M frames |', '|---|---|---|---|']
+  hits = 0
+  for name, (frames, seconds, means) in curves.items():
+    within = frames <= FLAGS.frames
+    frames, seconds, means = frames[within], seconds[within], means[within]
+    i = first_reached(means, FLAGS.target)
+    if i is None:
+      best = int(np.argmax(means))
+      reached = f'not reached (at most {means[best]:+.2f}, at {frames[best] / 1e6:.1f}M frames)'
+    else:
+      hits += 1
+      reached = f'{frames[i] / 1e6:.2f}M frames ({seconds[i] / 60:.1f} min)'
+    lines.append(f'| {name} | {reached} | {means[-1]:+.1f} | {seconds[-1] / 60:.1f} min |')
+  lines.append(f'{hits} of {len(curves)} runs reached +{FLAGS.target:g} within '
+               f'{FLAGS.frames / 1e6:g}M frames.')
+  return '\n'.join(lines)
 
 
 def main(argv):
