@@ -3,12 +3,13 @@
     .venv/bin/python benchmarks/pong_learning.py --frames=12000000 --num_actors=64
     .venv/bin/python benchmarks/pong_learning.py --agent=a3c --name=pong_learning_a3c ...
 
-The settings that reach +18 within 12M frames on a 2-core machine (4 of 6 runs, the other two
-+17.3 and +17.5; the README's "Learning" says what each change from the paper's Atari settings does):
+`make train`'s settings, which reach +18 within 12M frames on a 2-core machine (the README's
+"Learning" has the runs and says what each change from the paper's Atari settings does):
 
     .venv/bin/python benchmarks/pong_learning.py \
-        --name=pong_learning_unroll10_batch8_lr0.002_epsilon0.001_centered \
-        --extra=--center_frames,--unroll_length=10,--batch_size=8,--learning_rate=0.002,--epsilon=0.001
+        --name=pong_learning_unroll10_batch8_lr0.002_epsilon0.001_entropy0.005_centered_replay0.5 \
+        --extra=--center_frames,--unroll_length=10,--batch_size=8,--learning_rate=0.002,\
+--epsilon=0.001,--entropy_cost=0.005,--replay_proportion=0.5
 
 The run trains with the schedule of a full run (the learning rate anneals over the paper's 200M
 frames) and is stopped with Ctrl-C's signal once `--frames` are done, which also writes its last
