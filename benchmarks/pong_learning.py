@@ -140,9 +140,8 @@ def plot(wall_seconds=None):
   if wall_seconds is not None:
     print(f'wall time: {wall_seconds / 60:.1f} min, {frames[-1] / wall_seconds:.0f} frames/s overall')
   if reached is not None:
-    i = reached
-    print(f'mean return >= {FLAGS.target:g} first at {frames[i]:,} frames, {seconds[i] / 60:.1f} min '
-          f'into training')
+    print(f'mean return >= {FLAGS.target:g} first at {frames[reached]:,} frames, '
+          f'{seconds[reached] / 60:.1f} min into training')
   else:
     print(f'mean return never reached {FLAGS.target:g}')
   network = next((e.split('=', 1)[1] for e in FLAGS.extra if e.startswith('--network=')), 'shallow')
