@@ -147,9 +147,8 @@ def plot(wall_seconds=None):
   network = next((e.split('=', 1)[1] for e in FLAGS.extra if e.startswith('--network=')), 'shallow')
   if network in ('shallow', 'nature') and not any(e.startswith('--use_lstm') for e in FLAGS.extra):
     center_frames = any(e in ('--center_frames', '--center_frames=true') for e in FLAGS.extra)
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
     frames_played, num_actions = silent_units.random_play_frames('atari/pong')
-    silent = silent_units.silent_units(tf.train.latest_checkpoint(FLAGS.logdir), frames_played,
+    silent = silent_units.silent_units(silent_units.latest_checkpoint(FLAGS.logdir), frames_played,
                                        num_actions, network, center_frames)
     print('ReLU units that never fire on 600 frames of random play: ' +
           ', '.join(f'{name} {dead}/{units}' for name, (dead, units) in silent.items()))
@@ -223,6 +222,8 @@ def runs_table(curves):
            f'training time to {FLAGS.frames / 1e6:g}M frames |', '|---|---|---|---|']
   hits = 0
   for name, (frames, seconds, means) in curves.items():
+    # A run stopped early (say, by the end of a working session) says where its numbers end.
+    cut = f' (stopped at {frames[-1] / 1e6:.2f}M)' if frames[-1] < FLAGS.frames else ''
     within = frames <= FLAGS.frames
     frames, seconds, means = frames[within], seconds[within], means[within]
     i = first_reached(means, FLAGS.target)
@@ -232,7 +233,7 @@ def runs_table(curves):
     else:
       hits += 1
       reached = f'{frames[i] / 1e6:.2f}M frames ({seconds[i] / 60:.1f} min)'
-    lines.append(f'| {name} | {reached} | {means[-1]:+.1f} | {seconds[-1] / 60:.1f} min |')
+    lines.append(f'| {name} | {reached} | {means[-1]:+.1f}{cut} | {seconds[-1] / 60:.1f} min{cut} |')
   lines.append(f'{hits} of {len(curves)} runs reached +{FLAGS.target:g} within '
                f'{FLAGS.frames / 1e6:g}M frames.')
   return '\n'.join(lines)

@@ -5,7 +5,10 @@ import sys
 
 import numpy as np
 
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from runtime import startup  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def random_play_frames(level_name, steps=600):
@@ -20,9 +23,16 @@ def random_play_frames(level_name, steps=600):
   return frames, env.spec.num_actions
 
 
+def latest_checkpoint(logdir):
+  startup.import_tensorflow_quietly()
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  return tf.train.latest_checkpoint(logdir)
+
+
 def silent_units(checkpoint, frames, num_actions, network, center_frames=False):
   """Per layer of the feed-forward torso (shallow or nature) restored from `checkpoint`: (units that
   never fire on `frames`, units)."""
+  startup.import_tensorflow_quietly()  # TensorFlow's start-up notices filtered, as in experiment.py.
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   import networks  # pylint: disable=import-outside-toplevel
   agent = networks.build_agent(network, num_actions, use_lstm=False, use_instruction=False,
