@@ -9,10 +9,11 @@ frames: the mean return of the last 100 episodes and the mean episode length (an
 the ball plays longer episodes before it scores), the policy's mean entropy per step (nats; a uniform
 policy over Pong's 6 actions has ln 6 = 1.79), the RMS error of the value against its V-trace target,
 the gradient norm and the share of updates clipped, mean |log rho|, and the torso's units silent on
-a whole batch (summaries since 2026-11-26); then the frames and learner
-updates at which the mean return first passed -15, 0 and +18, and, for every checkpoint the run
-kept, how many units of each torso layer never fire on frames of random play (a dead ReLU unit gets no
-gradient again; all of the FC layer dead leaves a constant, uniform policy). Summaries are one batch
+a whole batch (summaries since 2026-11-26); then the frames and learner updates at which the mean
+return first reached -15, 0 and +18 (over a full window of 100 episodes, as pong_learning.py counts),
+and, for every checkpoint the run kept, how many units of each torso layer never fire on frames of
+random play (a dead ReLU unit gets no gradient again; all of the FC layer dead leaves a constant,
+uniform policy). Summaries are one batch
 every --summary_secs, so a bin's values are a few batches out of hundreds.
 """
 import glob
@@ -111,10 +112,10 @@ def report(logdir):
           f'{mean(learner_in["mean_abs_log_rho"][i]):>9} '
           f'{mean(learner_in["silent_torso_units"][i]):>6}')
   for threshold in THRESHOLDS:
-    above = np.flatnonzero(mean_return > threshold)
-    at = ('not reached' if not len(above) else
-          f'{ep_frames[above[0]] / 1e6:.2f}M frames, {ep_frames[above[0]] / frames_per_update:,.0f} updates')
-    print(f'mean return above {threshold:+g}: {at}')
+    i = curves.first_reached(mean_return, threshold)
+    at = ('not reached' if i is None else
+          f'{ep_frames[i] / 1e6:.2f}M frames, {ep_frames[i] / frames_per_update:,.0f} updates')
+    print(f'mean return {threshold:+g} or more: {at}')
   for frames, layers in dead_units(logdir, config).items():
     print(f'checkpoint at {frames / 1e6:.2f}M frames, units that never fire: ' +
           ', '.join(f'{name} {dead}/{units}' for name, (dead, units) in layers.items()))

@@ -42,6 +42,9 @@ import numpy as np
 import silent_units  # pylint: disable=g-bad-import-order
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+from runtime import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
+
 RESULTS = os.path.join(REPO, 'benchmarks', 'results')
 
 flags.DEFINE_enum('agent', 'impala', ['impala', 'a3c', 'a2c'], 'The agent (experiment.py --agent).')
@@ -113,7 +116,7 @@ def plot(wall_seconds=None):
     writer = csv.writer(f)
     writer.writerow(['frames', 'seconds', 'episode_return', 'mean_return_last_100'])
     writer.writerows(zip(frames, seconds, returns, np.round(means, 3)))
-  reached = first_reached(means, FLAGS.target, window)
+  reached = curves.first_reached(means, FLAGS.target, window)
 
   import matplotlib  # pylint: disable=import-outside-toplevel
   matplotlib.use('Agg')
@@ -162,25 +165,25 @@ def compare():
   paths = sorted(glob.glob(os.path.join(RESULTS, 'pong_learning*.csv')))
   if FLAGS.runs:
     paths = [os.path.join(RESULTS, f'{name}.csv') for name in FLAGS.runs]
-  curves = {}
+  runs = {}
   for path in paths:
     with open(path) as f:
       rows = list(csv.DictReader(f))
-    curves[os.path.basename(path)[:-len('.csv')]] = (
+    runs[os.path.basename(path)[:-len('.csv')]] = (
         np.array([int(r['frames']) for r in rows]), np.array([float(r['seconds']) for r in rows]),
         np.array([float(r['mean_return_last_100']) for r in rows]))
-  limit = min(frames[-1] for frames, _, _ in curves.values()) if FLAGS.equal_frames else np.inf
+  limit = min(frames[-1] for frames, _, _ in runs.values()) if FLAGS.equal_frames else np.inf
   # Beyond 4 runs the legend stands beside the axes, a line per run: the figure grows to hold it.
-  fig, ax = plt.subplots(figsize=(8, 4.5) if len(curves) <= 4 else (12, max(5., 0.2 * len(curves))))
+  fig, ax = plt.subplots(figsize=(8, 4.5) if len(runs) <= 4 else (12, max(5., 0.2 * len(runs))))
   # One colour per group of runs of one setting (their names differ only in a _run2, _run3, ...
   # suffix); the runs of a group differ in line style.
-  group_of = {name: re.sub(r'_run\d+$', '', name) for name in curves}
+  group_of = {name: re.sub(r'_run\d+$', '', name) for name in runs}
   group_index = {group: i for i, group in enumerate(dict.fromkeys(group_of.values()))}
   colours = plt.get_cmap('tab10' if len(group_index) <= 10 else 'tab20').colors
   styles = ('-', '--', ':', '-.', (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
   repeats = collections.Counter()
   lowest, highest = FLAGS.target, -21.
-  for name, (frames, seconds, means) in curves.items():
+  for name, (frames, seconds, means) in runs.items():
     group = group_of[name]
     style = styles[repeats[group] % len(styles)]
     repeats[group] += 1
@@ -201,32 +204,26 @@ def compare():
   ax.set_ylabel('mean return of the last 100 episodes')
   ax.set_title('Atari Pong, 2-core CPU', fontsize=10)
   ax.grid(alpha=0.3)
-  if len(curves) <= 4:
+  if len(runs) <= 4:
     ax.legend(loc='upper left', fontsize=9)
   else:  # Beside the axes, where it hides no curve.
     ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1.), fontsize=8)
   fig.tight_layout()
   fig.savefig(os.path.join(RESULTS, f'{FLAGS.figure}.png'), dpi=110)
-  print(runs_table(curves))
+  print(runs_table(runs))
 
 
-def first_reached(means, target, window=100):
-  """Index of the first episode whose mean over the last `window` (full) reaches target, or None."""
-  reached = np.flatnonzero((means >= target) & (np.arange(len(means)) >= window - 1))
-  return reached[0] if len(reached) else None
-
-
-def runs_table(curves):
+def runs_table(runs):
   """The README's runs table (Markdown): when each run first reached the target, within --frames."""
   lines = [f'| run | +{FLAGS.target:g} first at | mean return at {FLAGS.frames / 1e6:g}M frames | '
            f'training time to {FLAGS.frames / 1e6:g}M frames |', '|---|---|---|---|']
   hits = 0
-  for name, (frames, seconds, means) in curves.items():
+  for name, (frames, seconds, means) in runs.items():
     # A run stopped early (say, by the end of a working session) says where its numbers end.
     cut = f' (stopped at {frames[-1] / 1e6:.2f}M)' if frames[-1] < FLAGS.frames else ''
     within = frames <= FLAGS.frames
     frames, seconds, means = frames[within], seconds[within], means[within]
-    i = first_reached(means, FLAGS.target)
+    i = curves.first_reached(means, FLAGS.target)
     if i is None:
       best = int(np.argmax(means))
       reached = f'not reached (at most {means[best]:+.2f}, at {frames[best] / 1e6:.1f}M frames)'
@@ -234,7 +231,7 @@ def runs_table(curves):
       hits += 1
       reached = f'{frames[i] / 1e6:.2f}M frames ({seconds[i] / 60:.1f} min)'
     lines.append(f'| {name} | {reached} | {means[-1]:+.1f}{cut} | {seconds[-1] / 60:.1f} min{cut} |')
-  lines.append(f'{hits} of {len(curves)} runs reached +{FLAGS.target:g} within '
+  lines.append(f'{hits} of {len(runs)} runs reached +{FLAGS.target:g} within '
                f'{FLAGS.frames / 1e6:g}M frames.')
   return '\n'.join(lines)
 

@@ -64,6 +64,13 @@ def read_curves(path):
   return curves
 
 
+def first_reached(means, target, window=WINDOW):
+  """Index of the first episode whose mean over the last `window` (a full window) reaches `target`,
+  or None. The benchmarks' one rule for "+18 first at" and the like."""
+  reached = np.flatnonzero((np.asarray(means) >= target) & (np.arange(len(means)) >= window - 1))
+  return int(reached[0]) if len(reached) else None
+
+
 def draw(logdir, level_name, network):
   """Draws `<logdir>/learning_curve.png` from `<logdir>/episodes.csv`; False if no episode ended yet."""
   path = os.path.join(logdir, 'episodes.csv')

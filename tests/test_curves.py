@@ -31,6 +31,16 @@ def test_curves_are_each_levels_running_mean_of_the_last_100_episodes(tmp_path):
     assert list(read[level][0]) == [r[0] for r in rows if r[2] == level]
 
 
+def test_first_reached_is_the_first_full_window_at_or_above_the_target():
+  rng = np.random.default_rng(1)
+  for _ in range(20):
+    means = np.round(rng.uniform(-21, 21, size=int(rng.integers(1, 300))))  # Ties with the target.
+    target, window = float(rng.integers(-5, 6)), int(rng.integers(1, 120))
+    expected = next((i for i, m in enumerate(means) if i + 1 >= window and m >= target), None)
+    assert curves.first_reached(means, target, window) == expected
+  assert curves.first_reached([18.] * 99 + [17.9, 18.], 18.) == 100  # Not before 100 episodes.
+
+
 @pytest.mark.parametrize('level_name,level,network,expected', [
     ('atari/pong', 'atari/pong', 'shallow', (20.4, 'IMPALA shallow expert (Table C.1)')),
     ('atari/pong', 'atari/pong', 'deep', (atari57.PAPER_TABLE_C1['pong'].impala_deep_experts,
