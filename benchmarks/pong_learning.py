@@ -175,10 +175,13 @@ def compare():
   limit = min(frames[-1] for frames, _, _ in runs.values()) if FLAGS.equal_frames else np.inf
   # Beyond 4 runs the legend stands beside the axes, a line per run: the figure grows to hold it.
   fig, ax = plt.subplots(figsize=(8, 4.5) if len(runs) <= 4 else (12, max(5., 0.2 * len(runs))))
-  # One colour per group of runs of one setting (their names differ only in a _run2, _run3, ...
-  # suffix); the runs of a group differ in line style.
+  # One hue per group of runs of one setting (their names differ only in a _run2, _run3, ...
+  # suffix); the runs of a group differ in shade and line style, so ten runs of one command stay
+  # apart. Beyond six groups, one colour a group.
   group_of = {name: re.sub(r'_run\d+$', '', name) for name in runs}
   group_index = {group: i for i, group in enumerate(dict.fromkeys(group_of.values()))}
+  group_size = collections.Counter(group_of.values())
+  shades = ('Blues', 'Greens', 'Oranges', 'Purples', 'Reds', 'Greys')
   colours = plt.get_cmap('tab10' if len(group_index) <= 10 else 'tab20').colors
   styles = ('-', '--', ':', '-.', (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
   repeats = collections.Counter()
@@ -186,6 +189,11 @@ def compare():
   for name, (frames, seconds, means) in runs.items():
     group = group_of[name]
     style = styles[repeats[group] % len(styles)]
+    if len(group_index) <= len(shades):
+      shade = 0.75 if group_size[group] == 1 else 0.4 + 0.55 * repeats[group] / (group_size[group] - 1)
+      colour = plt.get_cmap(shades[group_index[group]])(shade)
+    else:
+      colour = colours[group_index[group] % len(colours)]
     repeats[group] += 1
     settings = name[len('pong_learning_'):] or 'paper Atari settings'
     agent = settings.split('_')[0] if settings.split('_')[0] in AGENT_NAMES else 'impala'
@@ -194,7 +202,7 @@ def compare():
     label = (AGENT_NAMES[agent] + (f', {settings}' if settings else '') +
              f' ({frames[shown][-1] / seconds[shown][-1]:,.0f} frames/s)')
     ax.plot(frames[shown] / 1e6, means[shown], linewidth=2, label=label.replace('_', ' '),
-            color=colours[group_index[group] % len(colours)], linestyle=style)
+            color=colour, linestyle=style)
     lowest, highest = min(lowest, means[shown].min()), max(highest, means[shown].max())
   if highest > FLAGS.target - 10:  # The target line where the curves come near it.
     ax.axhline(FLAGS.target, color='0.3', linestyle='--', linewidth=1)
