@@ -3,6 +3,8 @@ import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+from runtime import startup  # pylint: disable=g-import-not-at-top,wrong-import-position
+startup.import_tensorflow_quietly()  # Else pytest prints TensorFlow's start-up notices after its summary.
 from runtime import replicas  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # Before any test runs TensorFlow: logical devices can only be set up before it starts.
