@@ -13,8 +13,8 @@ a whole batch (summaries since 2026-11-26); then the frames and learner updates 
 return first reached -15, 0 and +18 (over a full window of 100 episodes, as pong_learning.py counts),
 and, for every checkpoint the run kept, how many units of each torso layer never fire on frames of
 random play (a dead ReLU unit gets no gradient again; all of the FC layer dead leaves a constant,
-uniform policy). Summaries are one batch
-every --summary_secs, so a bin's values are a few batches out of hundreds.
+uniform policy). Summaries are one batch every --summary_secs, so a bin's values are a few batches
+out of hundreds.
 """
 import glob
 import json
