@@ -109,8 +109,8 @@ def train():
 
 def plot(wall_seconds=None):
   frames, seconds, returns = read_episodes(FLAGS.logdir)
-  window = 100
-  means = np.array([returns[max(0, i + 1 - window):i + 1].mean() for i in range(len(returns))])
+  window = curves.WINDOW
+  means = curves.running_mean(returns, window)
   os.makedirs(RESULTS, exist_ok=True)
   with open(os.path.join(RESULTS, f'{FLAGS.name}.csv'), 'w', newline='') as f:
     writer = csv.writer(f)

@@ -35,6 +35,7 @@ import numpy as np
 from runtime import startup  # pylint: disable=g-import-not-at-top,wrong-import-position
 startup.import_tensorflow_quietly()  # TensorFlow's start-up notices filtered, as in experiment.py.
 import tensorflow as tf
+from runtime import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 RESULTS = os.path.join(REPO, 'benchmarks', 'results')
 CORRECTIONS = ('vtrace', 'one_step_is', 'epsilon', 'none')  # The paper's Table 2 rows.
@@ -68,10 +69,6 @@ def episodes(logdir):
     rows = list(csv.DictReader(f))
   return (np.array([int(r['frames']) for r in rows], int),
           np.array([float(r['episode_return']) for r in rows]))
-
-
-def running_mean(returns, window=100):
-  return np.array([returns[max(0, i + 1 - window):i + 1].mean() for i in range(len(returns))])
 
 
 def scalar_means(logdir, tags):
@@ -112,7 +109,7 @@ def run_cell(correction, replay, seed):
   rho = scalar_means(logdir, ['learner/mean_abs_log_rho', 'learner/mean_abs_log_rho_fresh',
                               'learner/mean_abs_log_rho_replayed'])
   return dict(correction=correction, replay=replay, seed=seed, frames=int(frames[-1]),
-              final_mean_return=round(float(running_mean(returns)[-1]), 2),
+              final_mean_return=round(float(curves.running_mean(returns)[-1]), 2),
               mean_abs_log_rho=round(rho['learner/mean_abs_log_rho'], 4),
               mean_abs_log_rho_fresh=round(rho['learner/mean_abs_log_rho_fresh'], 4),
               mean_abs_log_rho_replayed=round(rho['learner/mean_abs_log_rho_replayed'], 4),
@@ -144,7 +141,7 @@ def save_curve(correction, replay, seed):
   with open(path, 'w', newline='') as f:
     writer = csv.writer(f)
     writer.writerow(['frames', 'mean_return_last_100'])
-    writer.writerows(zip(frames, np.round(running_mean(returns), 3)))
+    writer.writerows(zip(frames, np.round(curves.running_mean(returns), 3)))
 
 
 def plot(rows):

@@ -55,13 +55,16 @@ def read_curves(path):
       episodes.setdefault(row['level'], ([], []))
       episodes[row['level']][0].append(int(row['frames']))
       episodes[row['level']][1].append(float(row['episode_return']))
-  curves = {}
-  for level, (frames, returns) in sorted(episodes.items()):
-    sums = np.cumsum(np.concatenate([[0.], returns]))
-    counts = np.minimum(np.arange(1, len(returns) + 1), WINDOW)
-    ends = np.arange(1, len(returns) + 1)
-    curves[level] = (np.array(frames), (sums[ends] - sums[ends - counts]) / counts)
-  return curves
+  return {level: (np.array(frames), running_mean(returns))
+          for level, (frames, returns) in sorted(episodes.items())}
+
+
+def running_mean(returns, window=WINDOW):
+  """Each episode's mean return over the last `window` episodes (fewer at the start)."""
+  sums = np.cumsum(np.concatenate([[0.], np.asarray(returns, dtype=np.float64)]))
+  ends = np.arange(1, len(sums))
+  counts = np.minimum(ends, window)
+  return (sums[ends] - sums[ends - counts]) / counts
 
 
 def first_reached(means, target, window=WINDOW):

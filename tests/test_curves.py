@@ -31,6 +31,15 @@ def test_curves_are_each_levels_running_mean_of_the_last_100_episodes(tmp_path):
     assert list(read[level][0]) == [r[0] for r in rows if r[2] == level]
 
 
+def test_running_mean_matches_a_plain_loop_for_any_window():
+  rng = np.random.default_rng(2)
+  for _ in range(20):
+    returns = rng.normal(size=int(rng.integers(1, 300)))
+    window = int(rng.integers(1, 120))
+    expected = [np.mean(returns[max(0, i + 1 - window):i + 1]) for i in range(len(returns))]
+    np.testing.assert_allclose(curves.running_mean(returns, window), expected, rtol=1e-9, atol=1e-12)
+
+
 def test_first_reached_is_the_first_full_window_at_or_above_the_target():
   rng = np.random.default_rng(1)
   for _ in range(20):
