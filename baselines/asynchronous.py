@@ -38,6 +38,7 @@ from runtime import levels as levels_lib
 from runtime import learner as learner_lib
 from runtime import progress
 from runtime import run_config
+from runtime import training_loop
 from runtime import trajectories
 
 _DEVICE = '/device:CPU:0'
@@ -207,7 +208,7 @@ def train(config, env_factory=environments.create_environment, stats=None):
         stats.update(first_frames=frames, first_time=time.monotonic())
       shared.report(extra=f' | {config.agent}, {len(workers)} threads')
       if time.monotonic() - last_checkpoint > config.checkpoint_secs:
-        manager.save(checkpoint_number=frames)
+        training_loop.save_checkpoint(manager, frames, config.logdir)
         last_checkpoint = time.monotonic()
   finally:
     stop.event.set()
@@ -221,8 +222,7 @@ def train(config, env_factory=environments.create_environment, stats=None):
       frames = int(learner.num_env_frames.numpy())
       stats.update(steps=shared.updates if shared else 0, frames=frames, last_time=time.monotonic(),
                    actor_threads=len(workers))
-      manager.save(checkpoint_number=frames)
-      logging.info('Saved checkpoint at %d frames to %s.', frames, config.logdir)
+      training_loop.save_checkpoint(manager, frames, config.logdir)
     monitor.close()
     writer.close()
     tf.get_logger().removeFilter(quiet)

@@ -5,9 +5,11 @@ not hold them back (measured: the oneDNN, CPU-instruction and CUDA-driver notice
 machine without a GPU, 'failed call to cuInit: ... CUDA error' as an error when devices are listed,
 which reads as a failure; on CPUs without AVX-512, oneDNN's data-type notice, also as an error, at the
 first training step). This module imports TensorFlow and lists its GPUs with the process's stderr
-captured, then passes on every line but those notices. Nothing here imports TensorFlow at import time.
+captured, then passes on every line but those notices; it also drops the line TensorFlow's checkpoint
+saver logs at every save. Nothing here imports TensorFlow at import time.
 """
 import contextlib
+import logging
 import os
 import sys
 import tempfile
@@ -22,6 +24,8 @@ NOTICES = (
 )
 # Without an NVIDIA driver, TensorFlow's failed attempt at CUDA is expected too.
 NO_DRIVER_NOTICES = ('failed call to cuInit',)
+# TensorFlow's checkpoint saver logs this through absl, as the program logs, at every checkpoint.
+CHECKPOINT_NOTICE = 'Sharding callback duration'
 # On CPUs without AVX-512, oneDNN says once per process, as an error, that it leaves some data types
 # to Eigen; it would say so at the first training or inference step. spend_first_run_notice provokes
 # it while the capture is on, so that the process has spent it.
@@ -50,7 +54,8 @@ def _stderr_filtered(is_notice):
 
 
 def import_tensorflow_quietly():
-  """Imports TensorFlow and finds its GPUs, without the start-up notices; returns the GPUs."""
+  """Imports TensorFlow and finds its GPUs, without the start-up notices (nor, from then on, the
+  checkpoint saver's); returns the GPUs."""
   found = []
   has_driver = os.path.exists('/dev/nvidiactl')
 
@@ -61,7 +66,12 @@ def import_tensorflow_quietly():
   with _stderr_filtered(is_notice):
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
     found.extend(tf.config.list_physical_devices('GPU'))
+  logging.getLogger('absl').addFilter(_keep_unless_checkpoint_notice)  # Added once however often.
   return found
+
+
+def _keep_unless_checkpoint_notice(record):
+  return not str(record.msg).startswith(CHECKPOINT_NOTICE)
 
 
 def spend_first_run_notice():

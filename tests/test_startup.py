@@ -46,3 +46,20 @@ def test_onednns_data_type_notice_is_spent_at_start_up():
   done = run_python(script, timeout=120)
   assert done.stdout == 'ran\n'
   assert 'AVX-512' not in done.stderr
+
+
+def test_the_checkpoint_savers_notice_is_dropped_and_the_programs_lines_kept(tmp_path):
+  script = ('from absl import logging\n'
+            'from runtime import startup\n'
+            'startup.import_tensorflow_quietly()\n'
+            'startup.import_tensorflow_quietly()\n'  # Twice, as benchmarks may: still one filter.
+            'import tensorflow as tf\n'
+            'logging.set_verbosity(logging.INFO)\n'
+            f'manager = tf.train.CheckpointManager(tf.train.Checkpoint(v=tf.Variable(1.)), {str(tmp_path)!r}, 3)\n'
+            'manager.save(checkpoint_number=5)\n'
+            'logging.info("Saved checkpoint at 5 frames.")\n'
+            'print(len(logging.get_absl_logger().filters))\n')
+  done = run_python(script, timeout=120)
+  assert done.stdout == '1\n'
+  assert 'Saved checkpoint at 5 frames.' in done.stderr
+  assert 'Sharding callback' not in done.stderr
