@@ -29,11 +29,9 @@ sys.path.insert(0, REPO)
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags
 import numpy as np
-from runtime import startup  # pylint: disable=g-import-not-at-top,wrong-import-position
-startup.import_tensorflow_quietly()  # TensorFlow's start-up notices filtered, as in experiment.py.
-import tensorflow as tf
 
 from runtime import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
+import run_summaries  # pylint: disable=g-import-not-at-top,wrong-import-position
 import silent_units  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 flags.DEFINE_integer('bin_frames', 500_000, 'Frames per row of the table.')
@@ -46,13 +44,8 @@ THRESHOLDS = (-15., 0., 18.)
 
 def learner_series(logdir, config):
   """{quantity: (frames, values)} from the run's summaries, in per-step units."""
-  raw = {tag: [] for tag in TAGS}
-  for path in glob.glob(os.path.join(logdir, 'events.out.tfevents.*')):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        tag = value.tag.rpartition('/')[2]
-        if value.tag.startswith('learner/') and tag in raw:
-          raw[tag].append((event.step, float(tf.make_ndarray(value.tensor))))
+  raw = {tag.rpartition('/')[2]: points for tag, points in
+         run_summaries.scalar_series(logdir, ['learner/' + tag for tag in TAGS]).items()}
   rows = config['unroll_length'] * config['batch_size']  # The losses are sums over these.
   convert = {
       'entropy': ('entropy_loss', lambda v: -v / (config['entropy_cost'] * rows)),
@@ -62,7 +55,7 @@ def learner_series(logdir, config):
       'silent_torso_units': ('silent_torso_units', lambda v: v)}
   series = {}
   for name, (tag, f) in convert.items():
-    points = sorted(raw[tag])
+    points = raw[tag]
     series[name] = (np.array([p[0] for p in points]), np.array([f(p[1]) for p in points]))
   return series
 

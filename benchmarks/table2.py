@@ -32,10 +32,8 @@ sys.path.insert(0, REPO)
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags
 import numpy as np
-from runtime import startup  # pylint: disable=g-import-not-at-top,wrong-import-position
-startup.import_tensorflow_quietly()  # TensorFlow's start-up notices filtered, as in experiment.py.
-import tensorflow as tf
 from runtime import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
+import run_summaries  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 RESULTS = os.path.join(REPO, 'benchmarks', 'results')
 CORRECTIONS = ('vtrace', 'one_step_is', 'epsilon', 'none')  # The paper's Table 2 rows.
@@ -73,12 +71,8 @@ def episodes(logdir):
 
 def scalar_means(logdir, tags):
   """The mean over the run of each summary `tags` names (TensorBoard event files)."""
-  values = {tag: [] for tag in tags}
-  for path in glob.glob(os.path.join(logdir, 'events.out.tfevents.*')):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        if value.tag in values:
-          values[value.tag].append(float(tf.make_ndarray(value.tensor)))
+  values = {tag: [value for _, value in points]
+            for tag, points in run_summaries.scalar_series(logdir, tags).items()}
   # A batch with no replayed unroll (the buffer filling) reports 0 for those: not a measurement.
   values = {tag: [x for x in v if x != 0.] if tag.endswith('_replayed') else v
             for tag, v in values.items()}
