@@ -7,6 +7,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
+from runtime import startup  # pylint: disable=g-import-not-at-top
+startup.import_tensorflow_quietly()  # As experiment.py: a member's log.txt without TensorFlow's notices.
 
 from cue_environment import make_cue_environment  # pylint: disable=g-import-not-at-top
 from runtime import config as config_lib  # pylint: disable=g-import-not-at-top
@@ -18,6 +20,7 @@ config_lib.define_flags()
 
 def main(argv):
   del argv
+  startup.spend_first_run_notice()
   one_machine.train(run_config.resolve(config_lib.given_flags()), env_factory=make_cue_environment)
 
 
