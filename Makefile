@@ -48,7 +48,7 @@ LOGDIR ?= /tmp/agent/pong
 # measured with (benchmarks/pong_learning.py). The paper's exact settings: experiment.py
 # --level_name=atari/pong (its defaults for atari/*).
 train: install
-	@echo "make train: IMPALA on Atari Pong, the recipe that reaches +18 within 12M frames here (6 of 7 runs so far, 19-40 min to +18 on 2 cores; its replay buffer takes up to 2.9 GiB); watch $(LOGDIR)/learning_curve.png or 'tensorboard --logdir $(LOGDIR)'; Ctrl-C stops, the same command resumes."
+	@echo "make train: IMPALA on Atari Pong, the recipe that reaches +18 within 12M frames here (in 6 of 8 runs, 19-40 min to +18 on 2 cores; its replay buffer takes up to 2.9 GiB); watch $(LOGDIR)/learning_curve.png or 'tensorboard --logdir $(LOGDIR)'; Ctrl-C stops, the same command resumes."
 	@$(BIN)/python experiment.py --level_name=atari/pong --center_frames --unroll_length=10 \
 	    --batch_size=8 --learning_rate=0.002 --epsilon=0.001 --entropy_cost=0.005 \
 	    --replay_proportion=0.5 --num_actors=64 --actor_threads=8 --envs_per_process=8 \

@@ -176,9 +176,9 @@ def compare():
   # Beyond 4 runs the legend stands beside the axes, a line per run: the figure grows to hold it.
   fig, ax = plt.subplots(figsize=(8, 4.5) if len(runs) <= 4 else (12, max(5., 0.2 * len(runs))))
   # One hue per group of runs of one setting (their names differ only in a _run2, _run3, ...
-  # suffix); the runs of a group differ in shade and line style, so ten runs of one command stay
-  # apart. Beyond six groups, one colour a group.
-  group_of = {name: re.sub(r'_run\d+$', '', name) for name in runs}
+  # or _unfinished1, ... suffix); the runs of a group differ in shade and line style, so ten runs of
+  # one command stay apart. Beyond six groups, one colour a group.
+  group_of = {name: re.sub(r'_(run|unfinished)\d+$', '', name) for name in runs}
   group_index = {group: i for i, group in enumerate(dict.fromkeys(group_of.values()))}
   group_size = collections.Counter(group_of.values())
   shades = ('Blues', 'Greens', 'Oranges', 'Purples', 'Reds', 'Greys')
