@@ -30,7 +30,7 @@ def run_learner(config, learner, batches, checkpoints, stop, after_step=None, de
   last_checkpoint = last_poll = time.monotonic()
   member = (hyperparameters.MemberLink(config.logdir, learner, checkpoints)
             if config.pbt_member >= 0 else None)
-  steps, saved_at = 0, None
+  steps = 0
   try:
     while not stop.event.is_set() and (
         int(learner.num_env_frames.numpy()) < config.total_environment_frames):
@@ -62,24 +62,27 @@ def run_learner(config, learner, batches, checkpoints, stop, after_step=None, de
         member.poll()
         last_poll = time.monotonic()
       if time.monotonic() - last_checkpoint > config.checkpoint_secs:
-        saved_at = save_checkpoint(checkpoints, frames, config.logdir)
+        save_checkpoint(checkpoints, frames, config.logdir)
         last_checkpoint = time.monotonic()
   finally:
     stats.update(steps=steps, frames=int(learner.num_env_frames.numpy()), last_time=time.monotonic(),
                  learner_wait_seconds=batches.wait_seconds - stats.get('wait_seconds_at_first', 0.))
     stop.event.set()
     frames = int(learner.num_env_frames.numpy())
-    if frames != saved_at:  # Else the periodic checkpoint was the last step's.
-      save_checkpoint(checkpoints, frames, config.logdir)
+    save_checkpoint(checkpoints, frames, config.logdir)
     monitor.close()
     writer.close()
   return frames
 
 
 def save_checkpoint(checkpoints, frames, logdir):
+  """Writes the checkpoint at `frames`, unless the latest is at `frames` already: the frame counter
+  moves with every training step, so nothing was trained since (a run's last checkpoint right after
+  a periodic one)."""
+  if (checkpoints.latest_checkpoint or '').endswith(f'-{frames}'):
+    return
   checkpoints.save(checkpoint_number=frames)
   logging.info('Saved checkpoint at %d frames to %s.', frames, logdir)
-  return frames
 
 
 def fresh_unrolls(batch):
