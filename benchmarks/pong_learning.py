@@ -69,18 +69,8 @@ FLAGS = flags.FLAGS
 AGENT_NAMES = {'impala': 'IMPALA', 'a3c': 'A3C', 'a2c': 'Batched A2C'}
 
 
-def read_episodes(logdir):
-  with open(os.path.join(logdir, 'episodes.csv')) as f:
-    rows = list(csv.DictReader(f))
-  return (np.array([int(r['frames']) for r in rows]), np.array([float(r['seconds']) for r in rows]),
-          np.array([float(r['episode_return']) for r in rows]))
-
-
 def last_frames(logdir):
-  try:
-    frames, _, _ = read_episodes(logdir)
-  except (FileNotFoundError, KeyError, ValueError):
-    return 0
+  frames = curves.read_episodes(os.path.join(logdir, 'episodes.csv'))['frames']
   return int(frames[-1]) if len(frames) else 0
 
 
@@ -108,7 +98,8 @@ def train():
 
 
 def plot(wall_seconds=None):
-  frames, seconds, returns = read_episodes(FLAGS.logdir)
+  episodes = curves.read_episodes(os.path.join(FLAGS.logdir, 'episodes.csv'))
+  frames, seconds, returns = episodes['frames'], episodes['seconds'], episodes['episode_return']
   window = curves.WINDOW
   means = curves.running_mean(returns, window)
   os.makedirs(RESULTS, exist_ok=True)

@@ -60,13 +60,8 @@ def cell_name(correction, replay, seed):
 
 def episodes(logdir):
   """(frames, returns) of the run's finished episodes."""
-  path = os.path.join(logdir, 'episodes.csv')
-  if not os.path.exists(path):
-    return np.zeros(0, int), np.zeros(0)
-  with open(path) as f:
-    rows = list(csv.DictReader(f))
-  return (np.array([int(r['frames']) for r in rows], int),
-          np.array([float(r['episode_return']) for r in rows]))
+  episodes = curves.read_episodes(os.path.join(logdir, 'episodes.csv'))
+  return episodes['frames'], episodes['episode_return']
 
 
 def scalar_means(logdir, tags):

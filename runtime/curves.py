@@ -47,16 +47,30 @@ def _normalised(level, mean_return):
   return 100. * (mean_return - random) / (human - random)
 
 
+def read_episodes(path):
+  """The columns of an episodes.csv as arrays: frames, seconds, level, episode_return (empty if the
+  file does not exist yet). Reads complete lines only: a run may be writing the last one."""
+  columns = {'frames': [], 'seconds': [], 'level': [], 'episode_return': []}
+  if os.path.exists(path):
+    with open(path) as f:
+      text = f.read()
+    for row in csv.DictReader(text[:text.rfind('\n') + 1].splitlines()):
+      for name, values in columns.items():
+        values.append(row[name])
+  return {'frames': np.array(columns['frames'], dtype=np.int64),
+          'seconds': np.array(columns['seconds'], dtype=np.float64),
+          'level': np.array(columns['level'], dtype=str),
+          'episode_return': np.array(columns['episode_return'], dtype=np.float64)}
+
+
 def read_curves(path):
   """{level: (frames, mean return of the last WINDOW episodes)} from an episodes.csv."""
-  episodes = {}
-  with open(path) as f:
-    for row in csv.DictReader(f):
-      episodes.setdefault(row['level'], ([], []))
-      episodes[row['level']][0].append(int(row['frames']))
-      episodes[row['level']][1].append(float(row['episode_return']))
-  return {level: (np.array(frames), running_mean(returns))
-          for level, (frames, returns) in sorted(episodes.items())}
+  episodes = read_episodes(path)
+  curves = {}
+  for level in sorted(set(episodes['level'])):
+    mine = episodes['level'] == level
+    curves[level] = (episodes['frames'][mine], running_mean(episodes['episode_return'][mine]))
+  return curves
 
 
 def running_mean(returns, window=WINDOW):
@@ -76,8 +90,7 @@ def first_reached(means, target, window=WINDOW):
 
 def draw(logdir, level_name, network):
   """Draws `<logdir>/learning_curve.png` from `<logdir>/episodes.csv`; False if no episode ended yet."""
-  path = os.path.join(logdir, 'episodes.csv')
-  curves = read_curves(path) if os.path.exists(path) else {}
+  curves = read_curves(os.path.join(logdir, 'episodes.csv'))
   if not curves:
     return False
   from matplotlib.figure import Figure  # pylint: disable=import-outside-toplevel; costs a second.

@@ -31,6 +31,19 @@ def test_curves_are_each_levels_running_mean_of_the_last_100_episodes(tmp_path):
     assert list(read[level][0]) == [r[0] for r in rows if r[2] == level]
 
 
+def test_episodes_are_read_from_complete_lines_only(tmp_path):
+  path = tmp_path / 'episodes.csv'
+  assert len(curves.read_episodes(path)['frames']) == 0  # No episode finished yet.
+  write_episodes(path, [(100, 1.5, 'a', -21., 4), (250, 3., 'b', 2., 5)])
+  with open(path, 'a') as f:
+    f.write('300,4.')  # The run is writing the next line.
+  episodes = curves.read_episodes(path)
+  assert list(episodes['frames']) == [100, 250]
+  assert list(episodes['seconds']) == [1.5, 3.]
+  assert list(episodes['level']) == ['a', 'b']
+  assert list(episodes['episode_return']) == [-21., 2.]
+
+
 def test_running_mean_matches_a_plain_loop_for_any_window():
   rng = np.random.default_rng(2)
   for _ in range(20):
