@@ -37,6 +37,7 @@ from absl import logging
 
 from baselines import asynchronous
 from baselines import q_learning
+from baselines import settings as baseline_settings
 import environments
 from pbt import controller as pbt_controller
 from pbt import population as pbt_population
@@ -56,7 +57,7 @@ config_lib.define_flags()
 def train(config, env_factory=environments.create_environment, stats=None):
   """Trains on this machine: IMPALA and batched A2C with actors and a learner, A3C and the
   Q-learning methods with asynchronous actor-learner threads."""
-  if config.agent in config_lib.ASYNC_AGENTS:
+  if config.agent in baseline_settings.ASYNC_AGENTS:
     return asynchronous.train(config, env_factory, stats)
   return one_machine.train(config, env_factory, stats)
 
@@ -64,7 +65,7 @@ def train(config, env_factory=environments.create_environment, stats=None):
 def test(config, env_factory=environments.create_environment):
   """Test mode; the Q-learning agents act epsilon-greedily, as DQN's evaluations did."""
   wrap = None
-  if config.agent in config_lib.Q_AGENTS:
+  if config.agent in baseline_settings.Q_AGENTS:
     wrap = lambda inference: q_learning.test_policy(inference, config.seed)
   return evaluation.test(config, env_factory, wrap_inference=wrap)
 

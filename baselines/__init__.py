@@ -10,6 +10,9 @@
   `n_step_q`: actor-learner threads with local copies of the shared weights (asynchronous.py; the
   value-based targets, loss and exploration in q_learning.py).
 
+settings.py names the agents and decides what each baseline sets itself (its batch, its threads, no
+off-policy correction), refusing flags that contradict it before any work starts.
+
 All share IMPALA's environments, networks, summaries, checkpoints and test mode. The actor-critic
 baselines use IMPALA's loss without off-policy correction: on-policy, V-trace's targets are the
 n-step forward-view returns of A3C.

@@ -29,10 +29,10 @@ import numpy as np
 import tensorflow as tf
 
 from baselines import q_learning
+from baselines import settings as baseline_settings
 import environments
 from runtime import acting
 from runtime import agents
-from runtime import config as config_lib
 from runtime import dynamic_batching
 from runtime import levels as levels_lib
 from runtime import learner as learner_lib
@@ -114,7 +114,7 @@ class _Worker:
       self._local = agents.build_agent(config, env_spec)
     self.inference = thread_inference(self._local, env_spec, config.seed, index)
     inference = self.inference
-    if config.agent in config_lib.Q_AGENTS:
+    if config.agent in baseline_settings.Q_AGENTS:
       rng = np.random.default_rng([config.seed, index])
       final_epsilon = q_learning.sample_final_epsilon(rng)
       inference = q_learning.EpsilonGreedy(inference, lambda: q_learning.annealed_epsilon(
@@ -186,7 +186,7 @@ def train(config, env_factory=environments.create_environment, stats=None):
   try:
     env_spec = groups[0].process.spec
     tracked = {}
-    if config.agent in config_lib.Q_AGENTS:
+    if config.agent in baseline_settings.Q_AGENTS:
       with tf.device(_DEVICE):
         tracked['target_agent'] = agents.build_agent(config, env_spec)
     agent, learner, manager = learner_lib.learner_setup(

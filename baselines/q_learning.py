@@ -8,7 +8,7 @@ led to, so the unroll holds T transitions.
 import numpy as np
 import tensorflow as tf
 
-from runtime import config as config_lib
+from baselines import settings as baseline_settings
 from runtime import losses
 
 # Each thread anneals epsilon from 1 to a final value drawn once from these (A3C paper, section 8).
@@ -57,7 +57,7 @@ def targets(method, target_q_values, actions, next_actions, rewards, discounts):
   """The regression targets y_t, t < T, of `method`. No gradient flows through them.
 
   Args:
-    method: one of runtime.config.Q_AGENTS.
+    method: one of baselines.settings.Q_AGENTS.
     target_q_values: [T + 1, B, A], the target network's Q(s_t, .) for t = 0..T.
     actions: [T, B] int, a_t, chosen at s_t.
     next_actions: [B] int, the action chosen at s_T (one-step Sarsa's last target needs it).
@@ -66,8 +66,8 @@ def targets(method, target_q_values, actions, next_actions, rewards, discounts):
   one_step_q: r_t + d_t max_a Q'(s_{t+1}, a). one_step_sarsa: r_t + d_t Q'(s_{t+1}, a_{t+1}).
   n_step_q: the forward view, y_t = r_t + d_t y_{t+1} with y_T = max_a Q'(s_T, a).
   """
-  if method not in config_lib.Q_AGENTS:
-    raise ValueError(f'method must be one of {config_lib.Q_AGENTS}, got {method!r}')
+  if method not in baseline_settings.Q_AGENTS:
+    raise ValueError(f'method must be one of {baseline_settings.Q_AGENTS}, got {method!r}')
   next_values = target_q_values[1:]
   if method == 'one_step_q':
     return tf.stop_gradient(rewards + discounts * tf.reduce_max(next_values, axis=-1))

@@ -5,8 +5,8 @@ import signal
 import threading
 
 from baselines import asynchronous
+from baselines import settings as baseline_settings
 from benchmarks import proc_cpu
-from runtime import config as config_lib
 from runtime import one_machine
 
 
@@ -58,7 +58,7 @@ def train_for(config, seconds):
   timer = threading.Thread(target=stop_in_time, daemon=True)
   timer.start()
   try:
-    train = asynchronous.train if config.agent in config_lib.ASYNC_AGENTS else one_machine.train
+    train = asynchronous.train if config.agent in baseline_settings.ASYNC_AGENTS else one_machine.train
     train(config, stats=stats)
   finally:
     done.set()

@@ -13,6 +13,7 @@ import os
 
 from absl import flags
 
+from baselines import settings as baseline_settings
 import environments
 import networks
 from pbt import settings as pbt_settings
@@ -20,12 +21,6 @@ from runtime import levels as levels_lib
 from runtime import presets
 from runtime import replay
 import vtrace
-
-# IMPALA, then the baselines (baselines/): A3C and batched A2C (the paper's Table 1), and the A3C paper's
-# asynchronous value-based methods.
-AGENTS = ('impala', 'a3c', 'a2c', 'one_step_q', 'one_step_sarsa', 'n_step_q')
-Q_AGENTS = ('one_step_q', 'one_step_sarsa', 'n_step_q')
-ASYNC_AGENTS = ('a3c',) + Q_AGENTS  # Actor-learner threads, each updating the shared weights.
 
 # Checks a setting's value must pass: (what the message says, the test).
 POSITIVE = ('must be positive', lambda v: v > 0)
@@ -135,7 +130,8 @@ class Config:
       'cores few.', check=POSITIVE)
   agent: str = setting(
       'impala', 'The agent: IMPALA, or a baseline of the paper (A3C, batched A2C) or of the A3C paper '
-      '(asynchronous one-step Q, one-step Sarsa, n-step Q); see baselines/.', choices=AGENTS, run=True)
+      '(asynchronous one-step Q, one-step Sarsa, n-step Q); see baselines/.',
+      choices=baseline_settings.AGENTS, run=True)
   a2c_sync: str = setting(
       'trajectory', "--agent=a2c: 'step' steps every actor's environment together with one inference "
       "call; 'trajectory' lets each actor (its own thread) play its unroll alone: the paper's Table 1 "
@@ -225,7 +221,7 @@ def build(**given):
       raise ValueError(f'--{name} {check[0]}, got {values[name]}')
   values['num_actor_tasks'] = values['num_actor_tasks'] or values['num_actors']
   _check_distributed(values)
-  _resolve_agent(values, given)
+  baseline_settings.resolve(values, given)
   if values['batch_size'] % values['learner_replicas']:
     raise ValueError(f'--batch_size={values["batch_size"]} must divide evenly over '
                      f'--learner_replicas={values["learner_replicas"]}')
@@ -236,34 +232,6 @@ def build(**given):
   for level in set(levels_lib.actor_levels(config) + levels_lib.test_levels(config)):
     _check_level_name(level)
   return config
-
-
-def _resolve_agent(values, given):
-  """Sets what a baseline agent decides itself; refuses settings given that contradict it."""
-  agent = values['agent']
-  if agent == 'impala':
-    return
-  if values['task'] != -1 or values['local_cluster']:
-    raise ValueError(f'--agent={agent} trains on one machine: leave --task at -1 and --local_cluster '
-                     'off (only IMPALA runs distributed)')
-  if agent in ASYNC_AGENTS and values['learner_replicas'] != 1:
-    raise ValueError(f'--agent={agent} updates from each thread on the CPU: leave --learner_replicas '
-                     'at 1')
-  decided = {'correction': 'none'}  # On-policy: actors act with the weights the update uses.
-  if agent == 'a2c':
-    # One unroll from every actor per update, played by one thread ('step') or a thread each.
-    decided.update(batch_size=values['num_actors'],
-                   actor_threads=1 if values['a2c_sync'] == 'step' else values['num_actors'])
-  else:
-    decided.update(batch_size=1, actor_threads=values['num_actors'])  # A thread per actor.
-  for name, value in decided.items():
-    if name in given and given[name] != value:
-      raise ValueError(f'--{name}={given[name]} does not fit --agent={agent}, which uses '
-                       f'{value} (see baselines/)')
-  values.update(decided)
-  if values['actor_threads'] > 1 and values['envs_per_process'] != 1:
-    raise ValueError(f'--agent={agent} plays each environment from a thread of its own: '
-                     f'--envs_per_process must be 1, got {values["envs_per_process"]}')
 
 
 def _check_address(flag, address):

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from baselines import asynchronous
 from baselines import q_learning
+from baselines import settings as baseline_settings
 from cue_environment import make_cue_environment
 import experiment
 from runtime import agents
@@ -112,7 +113,7 @@ def evaluate(config):
   return np.mean(results['episode_returns']['test/cue'])
 
 
-@pytest.mark.parametrize('method', config_lib.Q_AGENTS)
+@pytest.mark.parametrize('method', baseline_settings.Q_AGENTS)
 def test_value_based_methods_learn_the_cue_task(tmp_path, method):
   # 10k frames, not the default 6k: under a loaded test run one of the asynchronous threads' schedules
   # once left one-step Sarsa at 6.35 after 6k frames.
@@ -122,7 +123,7 @@ def test_value_based_methods_learn_the_cue_task(tmp_path, method):
   assert learned > 8.5, f'{method}: test return {learned:.2f} of 10; random play gets 3.3'
 
 
-@pytest.mark.parametrize('method', config_lib.Q_AGENTS)
+@pytest.mark.parametrize('method', baseline_settings.Q_AGENTS)
 def test_value_based_methods_chasing_negated_rewards_do_not(tmp_path, monkeypatch, method):
   original = losses.clip_rewards
   monkeypatch.setattr(losses, 'clip_rewards', lambda rewards, how: -original(rewards, how))
@@ -164,7 +165,7 @@ def numpy_targets(method, target_q, actions, next_actions, rewards, discounts):
   return y
 
 
-@pytest.mark.parametrize('method', config_lib.Q_AGENTS)
+@pytest.mark.parametrize('method', baseline_settings.Q_AGENTS)
 @pytest.mark.parametrize('seed', range(3))
 def test_targets_match_a_per_transition_reference(method, seed):
   rng = np.random.default_rng(seed)
