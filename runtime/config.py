@@ -118,6 +118,10 @@ class Config:
                                check=NON_NEGATIVE)
   checkpoint_secs: int = setting(600, 'Seconds between checkpoints (one is also written at exit).',
                                  check=POSITIVE)
+  keep_checkpoint_every_n_hours: float = setting(
+      0., 'Beside the last 3 checkpoints, keep one every this many hours of training for good, to '
+      "look back at a run's earlier weights (tf.train.CheckpointManager's); 0: the last 3 only.",
+      check=NON_NEGATIVE)
   summary_secs: int = setting(10, 'Seconds between summaries and progress lines.', check=POSITIVE)
   actor_threads: int = setting(4, 'Threads that drive the actors, each stepping its share of them '
                                'together (one inference request per step for the share).',

@@ -123,7 +123,9 @@ def learner_setup(config, env_spec, device, strategy=None, **tracked):
     agent = agents.build_agent(config, env_spec)
     learner = Learner(agent, config, strategy)
   checkpoint = make_checkpoint(agent, learner, **tracked)
-  manager = tf.train.CheckpointManager(checkpoint, config.logdir, max_to_keep=3)
+  manager = tf.train.CheckpointManager(
+      checkpoint, config.logdir, max_to_keep=3,
+      keep_checkpoint_every_n_hours=config.keep_checkpoint_every_n_hours or None)
   if manager.latest_checkpoint:
     status = checkpoint.restore(manager.latest_checkpoint)
     if any(name.startswith('hyperparameters/')

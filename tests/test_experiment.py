@@ -221,6 +221,19 @@ def test_checkpoint_restores_weights_optimiser_state_and_frames(tmp_path, optimi
   np.testing.assert_allclose(restored.learning_rate.numpy(), expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize('keep_hours, kept', [(0., 3), (1e-9, 5)])
+def test_checkpoints_beyond_the_last_three_are_kept_when_asked(tmp_path, keep_hours, kept):
+  config = make_config(tmp_path, level_name='synthetic/dmlab', network='shallow',
+                       keep_checkpoint_every_n_hours=keep_hours)
+  spec = environments.environment_spec('synthetic/dmlab')
+  _, _, manager = learner_lib.learner_setup(config, spec, '/cpu:0')
+  for number in range(1, 6):
+    manager.save(checkpoint_number=number)
+  on_disk = sorted(int(name[len('ckpt-'):-len('.index')]) for name in os.listdir(tmp_path)
+                   if name.startswith('ckpt-') and name.endswith('.index'))
+  assert on_disk == list(range(6 - kept, 6))
+
+
 def test_optimiser_mean_square_starts_at_one_as_tf1_rmsprop(tmp_path):
   config = make_config(tmp_path, level_name='synthetic/dmlab', network='shallow')
   spec = environments.environment_spec('synthetic/dmlab')
