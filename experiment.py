@@ -25,6 +25,7 @@ the paper's Atari values. `--agent` chooses a baseline of the paper instead of I
 The machinery lives in runtime/ (its docstring draws the data flow).
 """
 import os
+import signal
 import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -50,6 +51,7 @@ from runtime import local_cluster
 from runtime import one_machine
 from runtime import replicas
 from runtime import run_config
+from runtime import supervision
 
 config_lib.define_flags()
 
@@ -92,6 +94,9 @@ def main(argv):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   # Before TensorFlow starts: logical CPU devices for the learner's replicas when no GPU is visible.
   given = config_lib.given_flags()
+  # A PBT member or a --local_cluster task ends with the process that started it: a learner as on
+  # Ctrl-C (its last checkpoint); an actor task, which keeps nothing, at once, as when an actor dies.
+  supervision.end_with_parent(signal.SIGKILL if given.get('job_name') == 'actor' else signal.SIGINT)
   replicas.configure_devices(given.get('learner_replicas', 1))
   try:
     if given.get('mode') == 'test':  # A population's logdir: its fittest member, or --pbt_member.

@@ -36,6 +36,7 @@ from pbt import rules
 from pbt import settings as pbt_settings
 from runtime import hyperparameters as hyperparameters_lib
 from runtime import run_config
+from runtime import supervision
 
 POLL_SECONDS = 2
 MAX_CRASHES = 3  # In a row, without training a frame in between: the member cannot run; stop.
@@ -70,7 +71,8 @@ class Member:
   def start(self, reader):
     self.frames_at_start = reader.frames
     with open(os.path.join(self.logdir, 'log.txt'), 'a') as log:
-      self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+      self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT,
+                                      env=supervision.child_environment())
 
   def log_tail(self, lines=20):
     with open(os.path.join(self.logdir, 'log.txt'), errors='replace') as f:

@@ -28,5 +28,6 @@ Modules, roughly in that order:
   one_machine.py    train on this machine
   cluster.py        the learner and actor tasks over TensorFlow's distributed runtime
   local_cluster.py  --local_cluster: those tasks as processes of this machine, supervised
+  supervision.py    programs started by this one (tasks, PBT members) end with it, even if it is killed
   evaluation.py     test mode
 """

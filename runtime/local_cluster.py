@@ -6,6 +6,8 @@ import time
 
 from absl import logging
 
+from runtime import supervision
+
 
 def run_local_cluster(config, program):
   """Runs `program` (the path of experiment.py) as one learner and `num_actor_tasks` actor tasks,
@@ -13,8 +15,9 @@ def run_local_cluster(config, program):
   passed = [a for a in sys.argv[1:] if not a.startswith(('--local_cluster', '--nolocal_cluster',
                                                           '--job_name', '--task'))]
   command = [sys.executable, program] + passed
-  learner = subprocess.Popen(command + ['--job_name=learner', '--task=0'])
-  start_actor = lambda i: subprocess.Popen(command + ['--job_name=actor', f'--task={i}'])
+  env = supervision.child_environment()  # They end with this process, even if it is killed.
+  learner = subprocess.Popen(command + ['--job_name=learner', '--task=0'], env=env)
+  start_actor = lambda i: subprocess.Popen(command + ['--job_name=actor', f'--task={i}'], env=env)
   actors = [start_actor(i) for i in range(config.num_actor_tasks)]
   stopping = []
 
