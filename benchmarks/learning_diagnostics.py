@@ -61,10 +61,9 @@ def learner_series(logdir, config):
 
 
 def episode_series(logdir):
-  frames, mean_return = curves.read_curves(os.path.join(logdir, 'episodes.csv'))['atari/pong']
-  lengths = np.loadtxt(os.path.join(logdir, 'episodes.csv'), delimiter=',', skiprows=1,
-                       usecols=4, ndmin=1)
-  return frames, mean_return, lengths
+  episodes = curves.read_episodes(os.path.join(logdir, 'episodes.csv'))
+  return (episodes['frames'], curves.running_mean(episodes['episode_return']),
+          episodes['episode_frames'])
 
 
 def dead_units(logdir, config):

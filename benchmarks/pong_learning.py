@@ -69,11 +69,6 @@ FLAGS = flags.FLAGS
 AGENT_NAMES = {'impala': 'IMPALA', 'a3c': 'A3C', 'a2c': 'Batched A2C'}
 
 
-def last_frames(logdir):
-  frames = curves.read_episodes(os.path.join(logdir, 'episodes.csv'))['frames']
-  return int(frames[-1]) if len(frames) else 0
-
-
 def train():
   if os.path.exists(FLAGS.logdir):
     subprocess.run(['rm', '-rf', FLAGS.logdir], check=True)
@@ -88,7 +83,8 @@ def train():
   start = time.monotonic()
   process = subprocess.Popen(command, cwd=REPO)
   try:
-    while process.poll() is None and last_frames(FLAGS.logdir) < FLAGS.frames:
+    while process.poll() is None and curves.frames_so_far(
+        os.path.join(FLAGS.logdir, 'episodes.csv')) < FLAGS.frames:
       time.sleep(5)
   finally:
     if process.poll() is None:

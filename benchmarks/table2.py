@@ -84,8 +84,8 @@ def run_cell(correction, replay, seed):
   start = time.monotonic()
   process = subprocess.Popen(command, cwd=REPO)
   try:
-    while process.poll() is None and (len(episodes(logdir)[0]) == 0 or
-                                      episodes(logdir)[0][-1] < FLAGS.frames):
+    while process.poll() is None and curves.frames_so_far(
+        os.path.join(logdir, 'episodes.csv')) < FLAGS.frames:
       time.sleep(10)
   finally:
     if process.poll() is None:

@@ -48,9 +48,10 @@ def _normalised(level, mean_return):
 
 
 def read_episodes(path):
-  """The columns of an episodes.csv as arrays: frames, seconds, level, episode_return (empty if the
-  file does not exist yet). Reads complete lines only: a run may be writing the last one."""
-  columns = {'frames': [], 'seconds': [], 'level': [], 'episode_return': []}
+  """The columns of an episodes.csv as arrays: frames, seconds, level, episode_return, episode_frames
+  (empty if the file does not exist yet). Reads complete lines only: a run may be writing the last
+  one."""
+  columns = {'frames': [], 'seconds': [], 'level': [], 'episode_return': [], 'episode_frames': []}
   if os.path.exists(path):
     with open(path) as f:
       text = f.read()
@@ -60,7 +61,14 @@ def read_episodes(path):
   return {'frames': np.array(columns['frames'], dtype=np.int64),
           'seconds': np.array(columns['seconds'], dtype=np.float64),
           'level': np.array(columns['level'], dtype=str),
-          'episode_return': np.array(columns['episode_return'], dtype=np.float64)}
+          'episode_return': np.array(columns['episode_return'], dtype=np.float64),
+          'episode_frames': np.array(columns['episode_frames'], dtype=np.int64)}
+
+
+def frames_so_far(path):
+  """The frame count at an episodes.csv's last finished episode (0 before the first)."""
+  frames = read_episodes(path)['frames']
+  return int(frames[-1]) if len(frames) else 0
 
 
 def read_curves(path):

@@ -34,6 +34,7 @@ def test_curves_are_each_levels_running_mean_of_the_last_100_episodes(tmp_path):
 def test_episodes_are_read_from_complete_lines_only(tmp_path):
   path = tmp_path / 'episodes.csv'
   assert len(curves.read_episodes(path)['frames']) == 0  # No episode finished yet.
+  assert curves.frames_so_far(path) == 0
   write_episodes(path, [(100, 1.5, 'a', -21., 4), (250, 3., 'b', 2., 5)])
   with open(path, 'a') as f:
     f.write('300,4.')  # The run is writing the next line.
@@ -42,6 +43,8 @@ def test_episodes_are_read_from_complete_lines_only(tmp_path):
   assert list(episodes['seconds']) == [1.5, 3.]
   assert list(episodes['level']) == ['a', 'b']
   assert list(episodes['episode_return']) == [-21., 2.]
+  assert list(episodes['episode_frames']) == [4, 5]
+  assert curves.frames_so_far(path) == 250
 
 
 def test_running_mean_matches_a_plain_loop_for_any_window():
