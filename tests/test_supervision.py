@@ -16,10 +16,11 @@ CHILD = textwrap.dedent('''
     from runtime import supervision
     tied = supervision.end_with_parent()
     inherited = supervision.PARENT_VARIABLE in os.environ
-    with open({ready!r} + '.tmp', 'w') as f:
-      f.write(f'tied={{tied}} inherited={{inherited}}')
-    os.rename({ready!r} + '.tmp', {ready!r})
+    # The signal may come as soon as `ready` exists, before the next line on a loaded machine.
     try:
+      with open({ready!r} + '.tmp', 'w') as f:
+        f.write(f'tied={{tied}} inherited={{inherited}}')
+      os.rename({ready!r} + '.tmp', {ready!r})
       time.sleep(60)
     except KeyboardInterrupt:  # What a training run stops on, writing its last checkpoint.
       open({stopped!r}, 'w').close()
