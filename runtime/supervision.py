@@ -26,12 +26,16 @@ def child_environment(environ=None):
 
 
 def end_with_parent(sig=signal.SIGINT):
-  """In a child started with child_environment(): asks Linux for `sig` when the parent dies, and
-  exits at once if it has already died. Elsewhere (started by hand, or not on Linux) does nothing.
-  Returns whether the child is now tied to its parent."""
+  """In a child started with child_environment(): asks Linux for `sig` when the parent dies (and
+  stops ignoring it, if it was), and exits at once if it has already died. Elsewhere (started by
+  hand, or not on Linux) does nothing. Returns whether the child is now tied to its parent."""
   parent = os.environ.pop(PARENT_VARIABLE, None)  # Not inherited by this child's own children.
   if parent is None or not sys.platform.startswith('linux'):
     return False
+  if sig != signal.SIGKILL and signal.getsignal(sig) is signal.SIG_IGN:
+    # A shell starts a program run with `&` ignoring SIGINT, and its children inherit that: the
+    # signal asked for here would be lost, and the child orphaned. Python's default takes it back.
+    signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
   libc = ctypes.CDLL(None, use_errno=True)
   if libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
     raise OSError(ctypes.get_errno(), 'prctl(PR_SET_PDEATHSIG) failed')

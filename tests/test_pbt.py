@@ -302,6 +302,10 @@ def test_a_crashed_member_is_restarted_and_one_that_never_runs_stops_the_run(
   for member in ctl.members:
     member.command.append(f'--fail_times={fail_times}')
   assert ctl.run() == code
-  counts = [len((tmp_path / f'member_{i}' / 'starts').read_text()) for i in range(2)]
-  # Members are polled in turn: when one has failed for the last time the other may be a start behind.
-  assert max(counts) == starts and min(counts) >= starts - 1
+  files = [tmp_path / f'member_{i}' / 'starts' for i in range(2)]
+  counts = [len(f.read_text()) if f.exists() else 0 for f in files]
+  if code == 0:  # Both were restarted, then ran to the end.
+    assert counts == [starts, starts]
+  else:  # One failed every start until the run stopped; the other, slower to start on a busy
+    # machine, may have failed fewer times by then (or been stopped before its first line ran).
+    assert max(counts) == starts

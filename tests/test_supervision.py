@@ -6,6 +6,8 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 from runtime import supervision
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,9 +29,11 @@ CHILD = textwrap.dedent('''
 ''')
 
 PARENT = textwrap.dedent('''
-    import subprocess, sys, time
+    import signal, subprocess, sys, time
     sys.path.insert(0, {repo!r})
     from runtime import supervision
+    if {ignoring_sigint}:  # As a shell leaves a program started with `&` (and its children).
+      signal.signal(signal.SIGINT, signal.SIG_IGN)
     subprocess.Popen([sys.executable, '-c', {child!r}], env={env})
     time.sleep(60)
 ''')
@@ -42,14 +46,15 @@ def wait_for(path, seconds):
   return os.path.exists(path)
 
 
-def run_family(tmp_path, tied):
+def run_family(tmp_path, tied, ignoring_sigint=False):
   """Starts a parent that starts a child (with child_environment() if `tied`), kills the parent with
   SIGKILL; returns (what the child said when it started, whether it stopped within 10 s; 3 s when
   not tied: the signal, when it comes, comes at once)."""
   ready, stopped = str(tmp_path / 'ready'), str(tmp_path / 'stopped')
   child = CHILD.format(repo=REPO, ready=ready, stopped=stopped)
   env = 'supervision.child_environment()' if tied else 'None'
-  parent = subprocess.Popen([sys.executable, '-c', PARENT.format(repo=REPO, child=child, env=env)])
+  parent = subprocess.Popen([sys.executable, '-c', PARENT.format(
+      repo=REPO, child=child, env=env, ignoring_sigint=ignoring_sigint)])
   try:
     assert wait_for(ready, 30), 'the child did not start'
     parent.send_signal(signal.SIGKILL)
@@ -61,8 +66,9 @@ def run_family(tmp_path, tied):
     parent.kill()
 
 
-def test_a_child_stops_when_its_parent_is_killed(tmp_path):
-  started, stopped = run_family(tmp_path, tied=True)
+@pytest.mark.parametrize('ignoring_sigint', [False, True])
+def test_a_child_stops_when_its_parent_is_killed(tmp_path, ignoring_sigint):
+  started, stopped = run_family(tmp_path, tied=True, ignoring_sigint=ignoring_sigint)
   assert started == 'tied=True inherited=False'  # Its own children would not be tied to it.
   assert stopped
 
