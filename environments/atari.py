@@ -9,8 +9,11 @@ A processed frame is the pixel-wise maximum of ALE's grayscale screens of the st
 Episodes: in training, losing a life ends the episode, but the game carries on from where it is; it
 is reset only at game over. In evaluation (`is_test`) an episode is a whole game, and each game starts
 with a random number (1 to noop_max) of no-op frames, so that evaluation does not replay one fixed
-start. Games are cut off after `max_episode_frames` emulator frames. Sticky actions are off
-(repeat_action_probability 0), as in the paper.
+start; training games do so only with train_noop_max > 0. Without them every training game starts
+on the same frame, and since a step is 4 frames, the agent only ever acts on one phase of the
+game's frame count: a Pong agent trained so lost the evaluation games that began with an odd number
+of no-ops (README, "Learning"). Games are cut off after `max_episode_frames` emulator frames. Sticky
+actions are off (repeat_action_probability 0), as in the paper.
 """
 import collections
 import difflib
@@ -80,7 +83,7 @@ class Atari(base.Environment):
     self.spec = EnvSpec((FRAME_SIZE, FRAME_SIZE, STACK_SIZE), False, len(self._actions),
                         config.num_action_repeats)
     self._is_test = is_test
-    self._noop_max = config.noop_max
+    self._noop_max = config.noop_max if is_test else config.train_noop_max
     self._max_episode_frames = config.max_episode_frames
     self._random_state = np.random.RandomState(seed)
     height, width = self._ale.getScreenDims()
@@ -102,7 +105,7 @@ class Atari(base.Environment):
 
   def _reset_game(self):
     self._ale.reset_game()
-    if self._is_test and self._noop_max:
+    if self._noop_max:
       for _ in range(self._random_state.randint(1, self._noop_max + 1)):
         self._ale.act(Action.NOOP)
         if self._ale.game_over():

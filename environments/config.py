@@ -25,6 +25,7 @@ class EnvConfig:
   atari_full_action_space: all 18 Atari actions instead of the game's minimal set.
   max_episode_frames: Atari games are cut off after this many emulator frames.
   noop_max: Atari evaluation episodes start with 1..noop_max random no-op frames (0: none).
+  train_noop_max: the same for training games (0: none, every game starts alike).
   """
   width: int = 96
   height: int = 72
@@ -34,14 +35,17 @@ class EnvConfig:
   atari_full_action_space: bool = False
   max_episode_frames: int = 108_000
   noop_max: int = 30
+  train_noop_max: int = 0
 
   def __post_init__(self):
     for name in ('width', 'height', 'num_action_repeats', 'max_episode_frames'):
       value = getattr(self, name)
       if not _is_int(value) or value <= 0:
         raise ValueError(f'EnvConfig.{name} must be a positive int, got {value!r}')
-    if not _is_int(self.noop_max) or self.noop_max < 0:
-      raise ValueError(f'EnvConfig.noop_max must be an int >= 0, got {self.noop_max!r}')
+    for name in ('noop_max', 'train_noop_max'):
+      value = getattr(self, name)
+      if not _is_int(value) or value < 0:
+        raise ValueError(f'EnvConfig.{name} must be an int >= 0, got {value!r}')
     if not isinstance(self.dataset_path, str):
       raise ValueError(f'EnvConfig.dataset_path must be a str, got {self.dataset_path!r}')
     if self.level_cache_dir is not None and not isinstance(self.level_cache_dir, (str, os.PathLike)):

@@ -116,6 +116,10 @@ class Config:
                                     check=POSITIVE)
   test_noop_max: int = setting(30, 'Atari test episodes start with 1 to this many no-ops.',
                                check=NON_NEGATIVE)
+  train_noop_max: int = setting(
+      0, 'Atari training games start with 1 to this many no-ops (0: none; every game then starts '
+      'on the same frame, and an agent may not play the other phases of the frame count).',
+      check=NON_NEGATIVE, run=True)
   checkpoint_secs: int = setting(600, 'Seconds between checkpoints (one is also written at exit).',
                                  check=POSITIVE)
   keep_checkpoint_every_n_hours: float = setting(
@@ -180,7 +184,8 @@ class Config:
         width=self.width, height=self.height, num_action_repeats=self.num_action_repeats,
         dataset_path=self.dataset_path, level_cache_dir=os.path.join(self.logdir, 'level_cache'),
         atari_full_action_space=self.atari_full_action_space,
-        max_episode_frames=self.max_episode_frames, noop_max=self.test_noop_max)
+        max_episode_frames=self.max_episode_frames, noop_max=self.test_noop_max,
+        train_noop_max=self.train_noop_max)
 
 
 FIELDS = {field.name: field for field in dataclasses.fields(Config)}

@@ -165,6 +165,20 @@ def test_evaluation_starts_with_random_noops():
   assert training._ale.getEpisodeFrameNumber() == 0  # pylint: disable=protected-access
 
 
+def test_training_games_start_with_random_noops_when_asked():
+  config = environments.EnvConfig(noop_max=0, train_noop_max=7)
+  training = environments.create_environment('atari/pong', seed=5, is_test=False, config=config)
+  noops = []
+  for _ in range(12):
+    training.initial()
+    noops.append(training._ale.getEpisodeFrameNumber())  # pylint: disable=protected-access
+  assert all(1 <= n <= 7 for n in noops)
+  assert {n % 2 for n in noops} == {0, 1}  # Both phases of the frame count.
+  test = environments.create_environment('atari/pong', seed=5, is_test=True, config=config)
+  test.initial()
+  assert test._ale.getEpisodeFrameNumber() == 0  # pylint: disable=protected-access
+
+
 @pytest.mark.parametrize('is_test', [False, True])
 def test_episode_cap(is_test):
   config = environments.EnvConfig(max_episode_frames=200, noop_max=0)

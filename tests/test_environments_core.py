@@ -78,7 +78,8 @@ def test_done_steps_report_each_finished_episode(episodes, repeats):
 
 @pytest.mark.parametrize('field, value', [
     ('width', 0), ('height', -3), ('num_action_repeats', 0), ('max_episode_frames', 0),
-    ('width', 1.5), ('height', True), ('noop_max', -1), ('noop_max', 2.), ('dataset_path', None),
+    ('width', 1.5), ('height', True), ('noop_max', -1), ('noop_max', 2.), ('train_noop_max', -1),
+    ('train_noop_max', True), ('dataset_path', None),
     ('level_cache_dir', 3), ('atari_full_action_space', 'yes'),
 ])
 def test_config_rejects_bad_values(field, value):
@@ -90,7 +91,7 @@ def test_config_defaults_and_frozen():
   config = environments.EnvConfig()
   assert (config.width, config.height, config.num_action_repeats, config.dataset_path,
           config.level_cache_dir, config.atari_full_action_space, config.max_episode_frames,
-          config.noop_max) == (96, 72, 4, '', None, False, 108000, 30)
+          config.noop_max, config.train_noop_max) == (96, 72, 4, '', None, False, 108000, 30, 0)
   with pytest.raises(dataclasses.FrozenInstanceError):
     config.width = 10
 

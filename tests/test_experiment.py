@@ -253,6 +253,12 @@ def test_center_frames_flag_reaches_the_agent(tmp_path):
     assert float(agent.torso_input(tf.constant(255, tf.uint8))) == expected
 
 
+def test_noop_flags_reach_the_environments(tmp_path):
+  config = make_config(tmp_path, level_name='atari/pong', train_noop_max=7, test_noop_max=3)
+  assert (config.env_config.train_noop_max, config.env_config.noop_max) == (7, 3)
+  assert make_config(tmp_path, level_name='atari/pong').env_config.train_noop_max == 0
+
+
 def test_adams_first_update_moves_every_weight_by_the_learning_rate(tmp_path):
   # Bias-corrected Adam's first step is lr * g / (|g| + eps): a full lr for every weight with a
   # gradient. Had creating the slots counted as a step, the first update would be 0.74 lr.
@@ -306,6 +312,7 @@ def test_reward_clipping(method, rewards, expected):
     (dict(discounting=1.5), r'--discounting must be in \[0, 1\]'),
     (dict(entropy_cost=-0.1), '--entropy_cost must be >= 0'),
     (dict(envs_per_process=0), '--envs_per_process must be positive'),
+    (dict(train_noop_max=-1), '--train_noop_max must be >= 0'),
     (dict(optimizer='adam', adam_epsilon=0.), '--adam_epsilon must be positive'),
     (dict(level_name='atari/no_such_game'), '--level_name'),
     (dict(learner_address='no-port'), '--learner_address must be host:port'),
