@@ -18,8 +18,10 @@ from absl import app
 from absl import flags
 from absl import logging
 import numpy as np
+import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from environments import atari  # pylint: disable=g-import-not-at-top,wrong-import-position
 from runtime import evaluation  # pylint: disable=g-import-not-at-top,wrong-import-position
 from runtime import run_config  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -30,35 +32,35 @@ FLAGS = flags.FLAGS
 
 
 def copy_checkpoint(logdir, frames, scratch):
-  """The run's configuration and one checkpoint, copied into `scratch`."""
+  """The run's configuration and one checkpoint (ckpt-<frames>, or the latest), copied into
+  `scratch`; returns the checkpoint's name."""
   shutil.copy(os.path.join(logdir, run_config.FILE_NAME), scratch)
-  if frames is None:
-    frames = max(int(p.split('ckpt-')[1].split('.')[0]) for p in glob.glob(f'{logdir}/ckpt-*.index'))
-  for path in glob.glob(os.path.join(logdir, f'ckpt-{frames}.*')):
+  name = f'ckpt-{frames}' if frames is not None else os.path.basename(
+      tf.train.latest_checkpoint(logdir))
+  for path in glob.glob(os.path.join(logdir, f'{name}.*')):
     shutil.copy(path, scratch)
   with open(os.path.join(scratch, 'checkpoint'), 'w') as f:
-    f.write(f'model_checkpoint_path: "ckpt-{frames}"\n')
-  return frames
+    f.write(f'model_checkpoint_path: "{name}"\n')
+  return name
 
 
 def noops_drawn(seed, noop_max, games):
-  """The no-ops of the first `games` games of the one test environment, drawn as
-  environments/atari.py draws them: from RandomState(seed), once per game."""
-  random_state = np.random.RandomState(seed)
-  return [random_state.randint(1, noop_max + 1) for _ in range(games)]
+  """The no-ops of the first `games` games of the one test environment (seeded `seed`)."""
+  random_state = np.random.RandomState(seed)  # As the environment seeds its own.
+  return [atari.draw_noops(random_state, noop_max) for _ in range(games)]
 
 
 def main(unused_argv):
   logging.set_verbosity(logging.WARNING)
   with tempfile.TemporaryDirectory() as scratch:
-    frames = copy_checkpoint(FLAGS.logdir, FLAGS.frames, scratch)
+    name = copy_checkpoint(FLAGS.logdir, FLAGS.frames, scratch)
     config = run_config.resolve(dict(logdir=scratch, mode='test', test_num_episodes=FLAGS.episodes))
     if not config.level_name.startswith('atari/'):
       raise SystemExit(f'--logdir={FLAGS.logdir} trained {config.level_name}, not one Atari level')
     # One level: one environment (seed config.seed + 0) plays the games one after another.
     returns = list(evaluation.test(config)['episode_returns'].values())[0]
   noops = noops_drawn(config.seed, config.test_noop_max, len(returns))
-  print(f'{FLAGS.logdir}, checkpoint at {frames:,} frames, {len(returns)} games (sampled policy):')
+  print(f'{FLAGS.logdir}, {name}, {len(returns)} games (sampled policy):')
   print('no-ops: ' + ' '.join(f'{n:>3}' for n in noops))
   print('return: ' + ' '.join(f'{r:>3.0f}' for r in returns))
   for parity, name in ((0, 'even'), (1, 'odd')):

@@ -74,6 +74,11 @@ def process_screens(screens):
   return cv2.resize(pooled, (FRAME_SIZE, FRAME_SIZE), interpolation=cv2.INTER_AREA)
 
 
+def draw_noops(random_state, noop_max):
+  """The no-op frames a game starts with: 1 to noop_max, one draw per game."""
+  return random_state.randint(1, noop_max + 1)
+
+
 class Atari(base.Environment):
 
   def __init__(self, game, seed, is_test, config):
@@ -106,7 +111,7 @@ class Atari(base.Environment):
   def _reset_game(self):
     self._ale.reset_game()
     if self._noop_max:
-      for _ in range(self._random_state.randint(1, self._noop_max + 1)):
+      for _ in range(draw_noops(self._random_state, self._noop_max)):
         self._ale.act(Action.NOOP)
         if self._ale.game_over():
           self._ale.reset_game()
