@@ -61,7 +61,7 @@ def learner_series(logdir, config):
 
 
 def episode_series(logdir):
-  episodes = curves.read_episodes(os.path.join(logdir, 'episodes.csv'))
+  episodes = curves.read_episodes(curves.episodes_csv(logdir))
   return (episodes['frames'], curves.running_mean(episodes['episode_return']),
           episodes['episode_frames'])
 

@@ -57,7 +57,7 @@ FLAGS = flags.FLAGS
 
 
 def member_frames(logdir, index):
-  path = os.path.join(logdir, f'member_{index}', 'episodes.csv')
+  path = curves.episodes_csv(os.path.join(logdir, f'member_{index}'))
   if not os.path.exists(path):
     return 0
   with open(path) as f:
@@ -94,7 +94,7 @@ def plot():
   shutil.copy(os.path.join(FLAGS.logdir, 'pbt.png'), os.path.join(RESULTS, 'pbt_pong.png'))
   members = {}
   for i in range(FLAGS.population):
-    frames, returns = curves.read_curves(os.path.join(FLAGS.logdir, f'member_{i}', 'episodes.csv'))[
+    frames, returns = curves.read_curves(curves.episodes_csv(os.path.join(FLAGS.logdir, f'member_{i}')))[
         'atari/pong']
     kept = frames <= FLAGS.frames  # The others went on while the last member caught up.
     members[i] = (frames[kept], returns[kept])

@@ -84,7 +84,7 @@ def train():
   process = subprocess.Popen(command, cwd=REPO)
   try:
     while process.poll() is None and curves.frames_so_far(
-        os.path.join(FLAGS.logdir, 'episodes.csv')) < FLAGS.frames:
+        curves.episodes_csv(FLAGS.logdir)) < FLAGS.frames:
       time.sleep(5)
   finally:
     if process.poll() is None:
@@ -94,7 +94,7 @@ def train():
 
 
 def plot(wall_seconds=None):
-  episodes = curves.read_episodes(os.path.join(FLAGS.logdir, 'episodes.csv'))
+  episodes = curves.read_episodes(curves.episodes_csv(FLAGS.logdir))
   frames, seconds, returns = episodes['frames'], episodes['seconds'], episodes['episode_return']
   window = curves.WINDOW
   means = curves.running_mean(returns, window)

@@ -60,7 +60,7 @@ def cell_name(correction, replay, seed):
 
 def episodes(logdir):
   """(frames, returns) of the run's finished episodes."""
-  episodes = curves.read_episodes(os.path.join(logdir, 'episodes.csv'))
+  episodes = curves.read_episodes(curves.episodes_csv(logdir))
   return episodes['frames'], episodes['episode_return']
 
 
@@ -85,7 +85,7 @@ def run_cell(correction, replay, seed):
   process = subprocess.Popen(command, cwd=REPO)
   try:
     while process.poll() is None and curves.frames_so_far(
-        os.path.join(logdir, 'episodes.csv')) < FLAGS.frames:
+        curves.episodes_csv(logdir)) < FLAGS.frames:
       time.sleep(10)
   finally:
     if process.poll() is None:

@@ -14,6 +14,7 @@ import numpy as np
 import atari57
 import dmlab30
 from dmlab30 import evaluation
+from runtime import curves
 
 CAP = 100.  # The paper caps each level's score at 100% in the multi-task mean.
 
@@ -44,7 +45,7 @@ class EpisodeReader:
   level's last `window` returns. Reads only what was appended since the last call."""
 
   def __init__(self, logdir, window):
-    self._path = os.path.join(logdir, 'episodes.csv')
+    self._path = curves.episodes_csv(logdir)
     self._offset = 0
     self._header = None
     self.episodes = 0

@@ -12,6 +12,15 @@ import atari57
 import dmlab30
 
 WINDOW = 100  # Episodes in the running mean.
+# A run's record of finished episodes, a row each, written by runtime.progress and read here, by PBT's
+# fitness and by the benchmarks.
+EPISODES_CSV = 'episodes.csv'
+COLUMNS = ('frames', 'seconds', 'level', 'episode_return', 'episode_frames')
+
+
+def episodes_csv(logdir):
+  """The path of a run's episodes.csv."""
+  return os.path.join(logdir, EPISODES_CSV)
 
 
 def paper_reference(level_name, level, network):
@@ -51,7 +60,7 @@ def read_episodes(path):
   """The columns of an episodes.csv as arrays: frames, seconds, level, episode_return, episode_frames
   (empty if the file does not exist yet). Reads complete lines only: a run may be writing the last
   one."""
-  columns = {'frames': [], 'seconds': [], 'level': [], 'episode_return': [], 'episode_frames': []}
+  columns = {name: [] for name in COLUMNS}
   if os.path.exists(path):
     with open(path) as f:
       text = f.read()
@@ -98,7 +107,7 @@ def first_reached(means, target, window=WINDOW):
 
 def draw(logdir, level_name, network):
   """Draws `<logdir>/learning_curve.png` from `<logdir>/episodes.csv`; False if no episode ended yet."""
-  curves = read_curves(os.path.join(logdir, 'episodes.csv'))
+  curves = read_curves(episodes_csv(logdir))
   if not curves:
     return False
   from matplotlib.figure import Figure  # pylint: disable=import-outside-toplevel; costs a second.

@@ -24,12 +24,12 @@ class Monitor:
     self._config = config
     self._writer = writer
     self._recent = collections.defaultdict(lambda: collections.deque(maxlen=100))
-    path = os.path.join(config.logdir, 'episodes.csv')
+    path = curves.episodes_csv(config.logdir)
     new = not os.path.exists(path)
     self._csv_file = open(path, 'a', newline='')  # pylint: disable=consider-using-with
     self._csv = csv.writer(self._csv_file)
     if new:
-      self._csv.writerow(['frames', 'seconds', 'level', 'episode_return', 'episode_frames'])
+      self._csv.writerow(curves.COLUMNS)
     self._start = time.monotonic()
     self._last_report = (self._start, None)
     self._first_report = None  # (time, frames) of the first report: the rate for the time left.

@@ -1,5 +1,6 @@
 """The learning curve a run redraws as it trains, and the time left in its progress line."""
 import csv
+import types
 
 import numpy as np
 import pytest
@@ -110,3 +111,23 @@ def test_progress_lines_say_the_time_left(tmp_path, caplog):
   assert monitor._time_left(start + 10., 101_000) == '0h01m left'  # pylint: disable=protected-access
   # 1,000 frames in 1 s: 998,000 to go take 998 s.
   assert monitor._time_left(start + 1., 2_000) == '0h16m left'  # pylint: disable=protected-access
+
+
+def test_the_episodes_a_run_records_are_read_back_as_written(tmp_path):
+  """The writer (progress.Monitor) and the readers share curves.COLUMNS and curves.episodes_csv."""
+  config = config_lib.build(logdir=str(tmp_path), level_name='synthetic/dmlab')
+  monitor = progress.Monitor(config, tf.summary.create_noop_writer())
+  # Two unrolls of 3 steps, batch-major; the first step of an unroll repeats the last of the one before.
+  done = np.array([[True, False, True], [False, False, True]])
+  info = types.SimpleNamespace(episode_return=np.array([[9., 1., 2.5], [9., 0., -3.]]),
+                               episode_step=np.array([[7, 3, 12], [7, 1, 40]]))
+  batch = types.SimpleNamespace(env_outputs=types.SimpleNamespace(done=done, info=info),
+                                level_name=np.array([b'a', b'b']))
+  monitor.episodes(batch, 1234)
+  monitor.close()
+  episodes = curves.read_episodes(curves.episodes_csv(str(tmp_path)))
+  assert list(episodes['frames']) == [1234, 1234]
+  assert list(episodes['level']) == ['a', 'b']
+  assert list(episodes['episode_return']) == [2.5, -3.]
+  assert list(episodes['episode_frames']) == [12, 40]
+  assert curves.frames_so_far(curves.episodes_csv(str(tmp_path))) == 1234
