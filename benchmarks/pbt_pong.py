@@ -24,7 +24,6 @@ hyperparameters and fitness: pbt.png) and pbt_pong_curves.png (every member's me
 fittest's bold, beside the recipe's runs cut at the same frames), and prints each member's final
 mean return and hyperparameters.
 """
-import csv
 import glob
 import os
 import shutil
@@ -40,6 +39,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, 'benchmarks', 'results')
 sys.path.insert(0, REPO)
+from pbt import population  # pylint: disable=g-import-not-at-top,wrong-import-position
 from runtime import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 RECIPE = ['--center_frames', '--unroll_length=10', '--batch_size=8']
@@ -57,12 +57,7 @@ FLAGS = flags.FLAGS
 
 
 def member_frames(logdir, index):
-  path = curves.episodes_csv(os.path.join(logdir, f'member_{index}'))
-  if not os.path.exists(path):
-    return 0
-  with open(path) as f:
-    rows = list(csv.DictReader(f))
-  return int(rows[-1]['frames']) if rows else 0
+  return curves.frames_so_far(curves.episodes_csv(population.member_logdir(logdir, index)))
 
 
 def train():
@@ -94,8 +89,8 @@ def plot():
   shutil.copy(os.path.join(FLAGS.logdir, 'pbt.png'), os.path.join(RESULTS, 'pbt_pong.png'))
   members = {}
   for i in range(FLAGS.population):
-    frames, returns = curves.read_curves(curves.episodes_csv(os.path.join(FLAGS.logdir, f'member_{i}')))[
-        'atari/pong']
+    member = population.member_logdir(FLAGS.logdir, i)
+    frames, returns = curves.read_curves(curves.episodes_csv(member))['atari/pong']
     kept = frames <= FLAGS.frames  # The others went on while the last member caught up.
     members[i] = (frames[kept], returns[kept])
   best = max(members, key=lambda i: members[i][1][-1])
@@ -117,7 +112,7 @@ def plot():
   fig.tight_layout()
   fig.savefig(os.path.join(RESULTS, 'pbt_pong_curves.png'), dpi=100)
   for i, (frames, returns) in members.items():
-    with open(os.path.join(FLAGS.logdir, f'member_{i}', 'hyperparameters.json')) as f:
+    with open(os.path.join(population.member_logdir(FLAGS.logdir, i), 'hyperparameters.json')) as f:
       values = f.read().replace('\n', ' ')
     print(f'member {i}: {returns[-1]:+.2f} at {frames[-1] / 1e6:.2f}M frames (best {returns.max():+.2f}); '
           f'{values}')
