@@ -59,6 +59,9 @@ flags.DEFINE_string('logdir', '/tmp/agent/pong_learning', 'Where the run writes;
 flags.DEFINE_bool('plot_only', False, 'Only draw the curve from an existing logdir.')
 flags.DEFINE_bool('compare', False, 'Only draw the runs in benchmarks/results in one figure.')
 flags.DEFINE_float('target', 18., 'The mean return (last 100 episodes) to report reaching.')
+flags.DEFINE_integer('frames_past_target', None, 'Stop this many frames after the mean return first '
+                     'reaches --target (a run that counts whether it gets there need not go on to '
+                     '--frames); unset: train to --frames.', lower_bound=0)
 flags.DEFINE_list('extra', [], 'More experiment.py flags, e.g. --extra=--entropy_cost=0.0006.')
 flags.DEFINE_string('name', 'pong_learning', 'Base name of the CSV and PNG in benchmarks/results.')
 flags.DEFINE_list('runs', [], '--compare: only these runs (base names of their CSVs); all by default.')
@@ -67,6 +70,20 @@ flags.DEFINE_string('figure', 'pong_learning_runs', '--compare: base name of the
 FLAGS = flags.FLAGS
 
 AGENT_NAMES = {'impala': 'IMPALA', 'a3c': 'A3C', 'a2c': 'Batched A2C'}
+
+
+def _trained_enough():
+  """True at --frames, or --frames_past_target frames after the mean return first reached --target."""
+  episodes = curves.read_episodes(curves.episodes_csv(FLAGS.logdir))
+  frames = episodes['frames']
+  if not len(frames):
+    return False
+  if frames[-1] >= FLAGS.frames:
+    return True
+  if FLAGS.frames_past_target is None:
+    return False
+  reached = curves.first_reached(curves.running_mean(episodes['episode_return']), FLAGS.target)
+  return reached is not None and frames[-1] - frames[reached] >= FLAGS.frames_past_target
 
 
 def train():
@@ -83,9 +100,10 @@ def train():
   start = time.monotonic()
   process = subprocess.Popen(command, cwd=REPO)
   try:
-    while process.poll() is None and curves.frames_so_far(
-        curves.episodes_csv(FLAGS.logdir)) < FLAGS.frames:
+    while process.poll() is None and not _trained_enough():
       time.sleep(5)
+  except KeyboardInterrupt:  # Stopping early still leaves the CSV and the plot of what was trained.
+    print('Interrupted: stopping the run, then plotting what it trained.', flush=True)
   finally:
     if process.poll() is None:
       process.send_signal(signal.SIGINT)
