@@ -32,6 +32,8 @@ def test_make_train_gives_flags_the_program_accepts(tmp_path):
   assert (config.level_name, config.agent, config.network, config.center_frames) == (
       'atari/pong', 'impala', 'shallow', True)
   assert (config.entropy_cost, config.replay_proportion, config.correction) == (0.005, 0.5, 'vtrace')
+  # No-op starts in training, and a budget over which the learning rate falls to 0 in a sitting.
+  assert (config.train_noop_max, config.total_environment_frames) == (30, 15_000_000)
 
 
 def test_make_train_trains_the_command_of_the_readmes_runs():
