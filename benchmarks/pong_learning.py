@@ -201,12 +201,13 @@ def compare():
     else:
       colour = colours[group_index[group] % len(colours)]
     repeats[group] += 1
-    settings = name[len('pong_learning_'):] or 'paper Atari settings'
-    agent = settings.split('_')[0] if settings.split('_')[0] in AGENT_NAMES else 'impala'
-    settings = settings[len(agent):].lstrip('_') if agent != 'impala' else settings
     shown = frames <= limit
-    label = (AGENT_NAMES[agent] + (f', {settings}' if settings else '') +
-             f' ({frames[shown][-1] / seconds[shown][-1]:,.0f} frames/s)')
+    if len(group_index) == 1:  # Runs of one command: the title names it, a label the run.
+      suffix = name[len(group):].lstrip('_')
+      label = suffix.replace('run', 'run ') if suffix else 'run 1'
+    else:
+      label = describe(name)
+    label += f' ({frames[shown][-1] / seconds[shown][-1]:,.0f} frames/s)'
     ax.plot(frames[shown] / 1e6, means[shown], linewidth=2, label=label.replace('_', ' '),
             color=colour, linestyle=style)
     lowest, highest = min(lowest, means[shown].min()), max(highest, means[shown].max())
@@ -216,15 +217,28 @@ def compare():
               if highest > FLAGS.target - 10 else highest + 0.5)
   ax.set_xlabel('environment frames (millions)')
   ax.set_ylabel('mean return of the last 100 episodes')
-  ax.set_title('Atari Pong, 2-core CPU', fontsize=10)
+  title = 'Atari Pong, 2-core CPU'
+  if len(group_index) == 1:
+    title += '\n' + textwrap.fill(describe(next(iter(group_index))), 90)
+  ax.set_title(title, fontsize=10 if len(group_index) > 1 else 9)
   ax.grid(alpha=0.3)
-  if len(runs) <= 4:
+  if len(group_index) == 1:  # Short labels; the curves are high by the time they reach the right.
+    ax.legend(loc='lower right', fontsize=9)
+  elif len(runs) <= 4:
     ax.legend(loc='upper left', fontsize=9)
   else:  # Beside the axes, where it hides no curve.
     ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1.), fontsize=8)
   fig.tight_layout()
   fig.savefig(os.path.join(RESULTS, f'{FLAGS.figure}.png'), dpi=110)
   print(runs_table(runs))
+
+
+def describe(name):
+  """A run's agent and settings from its name, for a legend or a title."""
+  settings = name[len('pong_learning_'):] or 'paper Atari settings'
+  agent = settings.split('_')[0] if settings.split('_')[0] in AGENT_NAMES else 'impala'
+  settings = settings[len(agent):].lstrip('_') if agent != 'impala' else settings
+  return (AGENT_NAMES[agent] + (f', {settings}' if settings else '')).replace('_', ' ')
 
 
 def runs_table(runs):
