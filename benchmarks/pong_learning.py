@@ -208,7 +208,7 @@ def compare():
     else:
       label = describe(name)
     label += f' ({frames[shown][-1] / seconds[shown][-1]:,.0f} frames/s)'
-    ax.plot(frames[shown] / 1e6, means[shown], linewidth=2, label=label.replace('_', ' '),
+    ax.plot(frames[shown] / 1e6, means[shown], linewidth=2, label=label,
             color=colour, linestyle=style)
     lowest, highest = min(lowest, means[shown].min()), max(highest, means[shown].max())
   if highest > FLAGS.target - 10:  # The target line where the curves come near it.
