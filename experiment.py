@@ -75,10 +75,17 @@ def test(config, env_factory=environments.create_environment):
 def describe(config):
   """What a training run trains, in a line."""
   core = 'LSTM' if config.use_lstm else 'feed-forward'
-  return (f'--agent={config.agent} on {config.level_name}: {config.network} {core} network, unroll '
-          f'{config.unroll_length}, batch {config.batch_size}, learning rate {config.learning_rate:g}, '
-          f'{config.num_actors} actor{"s" * (config.num_actors != 1)}, '
-          f'{config.total_environment_frames:,} frames. Progress: '
+  parts = [f'{config.network} {core} network', f'unroll {config.unroll_length}',
+           f'batch {config.batch_size}', f'learning rate {config.learning_rate:g}',
+           f'entropy cost {config.entropy_cost:g}']
+  # What changes how fast Atari agents learn, named only when on (the original has them off).
+  parts += [part for part, on in (('centred frames', config.center_frames),
+                                  (f'replay {config.replay_proportion:g}', config.replay_proportion),
+                                  (f'1-{config.train_noop_max} no-op starts', config.train_noop_max))
+            if on]
+  parts += [f'{config.num_actors} actor{"s" * (config.num_actors != 1)}',
+            f'{config.total_environment_frames:,} frames']
+  return (f'--agent={config.agent} on {config.level_name}: {", ".join(parts)}. Progress: '
           f'{config.logdir}/learning_curve.png, episodes.csv, tensorboard --logdir {config.logdir}.')
 
 

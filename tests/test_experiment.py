@@ -259,6 +259,15 @@ def test_noop_flags_reach_the_environments(tmp_path):
   assert make_config(tmp_path, level_name='atari/pong').env_config.train_noop_max == 0
 
 
+def test_first_line_names_what_changes_how_fast_atari_learns_only_when_on(tmp_path):
+  paper = experiment.describe(make_config(tmp_path, level_name='atari/pong'))
+  assert 'entropy cost 0.01,' in paper
+  assert not any(word in paper for word in ('centred', 'replay', 'no-op'))
+  recipe = experiment.describe(make_config(tmp_path, level_name='atari/pong', center_frames=True,
+                                           replay_proportion=.5, train_noop_max=30))
+  assert 'centred frames, replay 0.5, 1-30 no-op starts, 4 actors' in recipe
+
+
 def test_adams_first_update_moves_every_weight_by_the_learning_rate(tmp_path):
   # Bias-corrected Adam's first step is lr * g / (|g| + eps): a full lr for every weight with a
   # gradient. Had creating the slots counted as a step, the first update would be 0.74 lr.
