@@ -187,6 +187,7 @@ def compare():
   group_of = {name: re.sub(r'_(run|unfinished)\d+$', '', name) for name in runs}
   group_index = {group: i for i, group in enumerate(dict.fromkeys(group_of.values()))}
   group_size = collections.Counter(group_of.values())
+  one_command = len(group_index) == 1  # Then the title names the command and a label the run.
   shades = ('Blues', 'Greens', 'Oranges', 'Purples', 'Reds', 'Greys')
   colours = plt.get_cmap('tab10' if len(group_index) <= 10 else 'tab20').colors
   styles = ('-', '--', ':', '-.', (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
@@ -202,7 +203,7 @@ def compare():
       colour = colours[group_index[group] % len(colours)]
     repeats[group] += 1
     shown = frames <= limit
-    if len(group_index) == 1:  # Runs of one command: the title names it, a label the run.
+    if one_command:
       suffix = name[len(group):].lstrip('_')
       label = suffix.replace('run', 'run ') if suffix else 'run 1'
     else:
@@ -218,11 +219,11 @@ def compare():
   ax.set_xlabel('environment frames (millions)')
   ax.set_ylabel('mean return of the last 100 episodes')
   title = 'Atari Pong, 2-core CPU'
-  if len(group_index) == 1:
+  if one_command:
     title += '\n' + textwrap.fill(describe(next(iter(group_index))), 90)
-  ax.set_title(title, fontsize=10 if len(group_index) > 1 else 9)
+  ax.set_title(title, fontsize=9 if one_command else 10)
   ax.grid(alpha=0.3)
-  if len(group_index) == 1:  # Short labels; the curves are high by the time they reach the right.
+  if one_command:  # Short labels; the curves are high by the time they reach the right.
     ax.legend(loc='lower right', fontsize=9)
   elif len(runs) <= 4:
     ax.legend(loc='upper left', fontsize=9)
