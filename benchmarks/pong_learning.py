@@ -18,7 +18,7 @@ as benchmarks/results/pong_learning.csv and .png, and prints the wall time, when
 how many of the network's ReLU units never fire on Pong's frames (dead units learn nothing).
 `--plot_only` redraws them from an earlier run's logdir. `--compare` draws the mean-return curves of
 every run in benchmarks/results (pong_learning*.csv, or those named by `--runs`) in one figure,
-`--figure`.png, and prints the README's runs table: when each run first reached `--target` within
+`--figure`.png (beyond six settings, a panel per setting over the others in grey), and prints the README's runs table: when each run first reached `--target` within
 `--frames`, and how many did; `--equal_frames` cuts the curves at the shortest run's frames:
 
     .venv/bin/python benchmarks/pong_learning.py --compare --equal_frames --figure=pong_agents \
@@ -179,28 +179,28 @@ def compare():
         np.array([float(r['mean_return_last_100']) for r in rows]),
         np.array([float(r['episode_return']) for r in rows]))
   limit = min(run[0][-1] for run in runs.values()) if FLAGS.equal_frames else np.inf
+  # One group per setting: runs whose names differ only in a _run2, _run3, ... or _unfinished1, ...
+  # suffix.
+  group_of = {name: re.sub(r'_(run|unfinished)\d+$', '', name) for name in runs}
+  shades = ('Blues', 'Greens', 'Oranges', 'Purples', 'Reds', 'Greys')
+  if len(set(group_of.values())) > len(shades):
+    fig = _panels(plt, runs, group_of, limit)
+    fig.savefig(os.path.join(RESULTS, f'{FLAGS.figure}.png'), dpi=110)
+    print(runs_table(runs))
+    return
   # Beyond 4 runs the legend stands beside the axes, a line per run: the figure grows to hold it.
   fig, ax = plt.subplots(figsize=(8, 4.5) if len(runs) <= 4 else (12, max(5., 0.2 * len(runs))))
-  # One hue per group of runs of one setting (their names differ only in a _run2, _run3, ...
-  # or _unfinished1, ... suffix); the runs of a group differ in shade and line style, so ten runs of
-  # one command stay apart. Beyond six groups, one colour a group.
-  group_of = {name: re.sub(r'_(run|unfinished)\d+$', '', name) for name in runs}
+  # One hue per group; the runs of a group differ in shade and line style, so ten runs of one
+  # command stay apart.
   group_index = {group: i for i, group in enumerate(dict.fromkeys(group_of.values()))}
   group_size = collections.Counter(group_of.values())
   one_command = len(group_index) == 1  # Then the title names the command and a label the run.
-  shades = ('Blues', 'Greens', 'Oranges', 'Purples', 'Reds', 'Greys')
-  colours = plt.get_cmap('tab10' if len(group_index) <= 10 else 'tab20').colors
-  styles = ('-', '--', ':', '-.', (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
   repeats = collections.Counter()
   lowest, highest = FLAGS.target, -21.
   for name, (frames, seconds, means, _) in runs.items():
     group = group_of[name]
-    style = styles[repeats[group] % len(styles)]
-    if len(group_index) <= len(shades):
-      shade = 0.75 if group_size[group] == 1 else 0.4 + 0.55 * repeats[group] / (group_size[group] - 1)
-      colour = plt.get_cmap(shades[group_index[group]])(shade)
-    else:
-      colour = colours[group_index[group] % len(colours)]
+    style = _STYLES[repeats[group] % len(_STYLES)]
+    colour = plt.get_cmap(shades[group_index[group]])(_shade(repeats[group], group_size[group]))
     repeats[group] += 1
     shown = frames <= limit
     if one_command:
@@ -232,6 +232,60 @@ def compare():
   fig.tight_layout()
   fig.savefig(os.path.join(RESULTS, f'{FLAGS.figure}.png'), dpi=110)
   print(runs_table(runs))
+
+
+_STYLES = ('-', '--', ':', '-.', (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
+
+
+def _shade(i, n):
+  """Where the i-th of a group's n runs sits on its colour map: dark enough to see, apart."""
+  return 0.75 if n == 1 else 0.4 + 0.55 * i / (n - 1)
+
+
+def _panels(plt, runs, group_of, limit):
+  """Beyond six settings one axes holds too many curves to tell apart: a panel per setting, its
+  runs in blue over every other run in grey, on shared axes. The words every setting shares title
+  the figure; each panel names the rest, how many runs reached --target and how fast they trained."""
+  groups = list(dict.fromkeys(group_of.values()))
+  words = [describe(group).split(' ') for group in groups]
+  shared = 0
+  while all(len(w) > shared + 1 and w[shared] == words[0][shared] for w in words):
+    shared += 1
+  columns = 3
+  rows = -(-len(groups) // columns)
+  fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.1 * rows), sharex=True,
+                           sharey=True, squeeze=False, layout='constrained')
+  for ax, group, group_words in zip(axes.flat, groups, words):
+    members = [name for name in runs if group_of[name] == group]
+    for name, (frames, _, means, _) in runs.items():
+      if group_of[name] != group:
+        shown = frames <= limit
+        ax.plot(frames[shown] / 1e6, means[shown], color='0.85', linewidth=0.8)
+    speeds, hits = [], 0
+    for i, name in enumerate(members):
+      frames, seconds, means, _ = runs[name]
+      shown = frames <= limit
+      speeds.append(frames[shown][-1] / seconds[shown][-1])
+      hits += curves.first_reached(means[frames <= FLAGS.frames], FLAGS.target) is not None
+      ax.plot(frames[shown] / 1e6, means[shown], linewidth=1.6, linestyle=_STYLES[i % len(_STYLES)],
+              color=plt.get_cmap('Blues')(_shade(i, len(members))))
+    ax.axhline(FLAGS.target, color='0.3', linestyle='--', linewidth=0.8)
+    runs_said = f'{len(members)} runs' if len(members) > 1 else '1 run'
+    speed = (f'{min(speeds):,.0f}-{max(speeds):,.0f}' if len(members) > 1 else f'{speeds[0]:,.0f}')
+    ax.set_title(textwrap.fill(' '.join(group_words[shared:]), 48) +
+                 f'\n{runs_said}, {hits} at +{FLAGS.target:g} within {FLAGS.frames / 1e6:g}M frames; '
+                 f'{speed} frames/s', fontsize=8)
+    ax.grid(alpha=0.3)
+  for ax in axes.flat[len(groups):]:
+    ax.set_visible(False)
+  for ax in axes[-1]:
+    ax.set_xlabel('environment frames (millions)')
+    ax.xaxis.set_tick_params(labelbottom=True)
+  for ax in axes[:, 0]:
+    ax.set_ylabel('mean return (last 100)')
+  common = ' '.join(words[0][:shared]).rstrip(',')
+  fig.suptitle('Atari Pong, 2-core CPU' + (f': {common}' if common else ''), fontsize=10)
+  return fig
 
 
 def describe(name):
