@@ -18,8 +18,9 @@ as benchmarks/results/pong_learning.csv and .png, and prints the wall time, when
 how many of the network's ReLU units never fire on Pong's frames (dead units learn nothing).
 `--plot_only` redraws them from an earlier run's logdir. `--compare` draws the mean-return curves of
 every run in benchmarks/results (pong_learning*.csv, or those named by `--runs`) in one figure,
-`--figure`.png (beyond six settings, a panel per setting over the others in grey), and prints the README's runs table: when each run first reached `--target` within
-`--frames`, and how many did; `--equal_frames` cuts the curves at the shortest run's frames:
+`--figure`.png (beyond six settings, a panel per setting over the others in grey), and prints the
+README's runs table: when each run first reached `--target` within `--frames`, and how many did;
+`--equal_frames` cuts the curves at the shortest run's frames:
 
     .venv/bin/python benchmarks/pong_learning.py --compare --equal_frames --figure=pong_agents \
         --runs=pong_learning,pong_learning_a2c,pong_learning_a3c
@@ -278,7 +279,7 @@ def _panels(plt, runs, group_of, limit):
     ax.grid(alpha=0.3)
   for ax in axes.flat[len(groups):]:
     ax.set_visible(False)
-  for ax in axes[-1]:
+  for ax in axes.flat[max(0, len(groups) - columns):len(groups)]:  # The lowest of each column.
     ax.set_xlabel('environment frames (millions)')
     ax.xaxis.set_tick_params(labelbottom=True)
   for ax in axes[:, 0]:
