@@ -7,6 +7,9 @@ a run's checkpoint (the run's own logdir is left as it is) and prints the return
 parity of each game's no-ops:
 
   .venv/bin/python benchmarks/noop_parity.py --logdir=/tmp/agent/pong --episodes=20 [--frames=N]
+
+The games are seeded (test mode's --seed, 1 unless given), so the same command plays the same games;
+another --seed plays others, to add games to a count.
 """
 import glob
 import os
@@ -28,6 +31,8 @@ from runtime import run_config  # pylint: disable=g-import-not-at-top,wrong-impo
 flags.DEFINE_string('logdir', None, 'A training run of one Atari level.', required=True)
 flags.DEFINE_integer('frames', None, "The checkpoint's frame count (ckpt-<frames>); the latest if unset.")
 flags.DEFINE_integer('episodes', 20, 'Evaluation games to play.')
+flags.DEFINE_integer('seed', 1, "The test environment's seed (experiment.py --seed): which no-ops and "
+                     'which sampled actions the games get.')
 FLAGS = flags.FLAGS
 
 
@@ -54,13 +59,14 @@ def main(unused_argv):
   logging.set_verbosity(logging.WARNING)
   with tempfile.TemporaryDirectory() as scratch:
     name = copy_checkpoint(FLAGS.logdir, FLAGS.frames, scratch)
-    config = run_config.resolve(dict(logdir=scratch, mode='test', test_num_episodes=FLAGS.episodes))
+    config = run_config.resolve(dict(logdir=scratch, mode='test', test_num_episodes=FLAGS.episodes,
+                                         seed=FLAGS.seed))
     if not config.level_name.startswith('atari/'):
       raise SystemExit(f'--logdir={FLAGS.logdir} trained {config.level_name}, not one Atari level')
     # One level: one environment (seed config.seed + 0) plays the games one after another.
     returns = list(evaluation.test(config)['episode_returns'].values())[0]
   noops = noops_drawn(config.seed, config.test_noop_max, len(returns))
-  print(f'{FLAGS.logdir}, {name}, {len(returns)} games (sampled policy):')
+  print(f'{FLAGS.logdir}, {name}, {len(returns)} games (sampled policy, seed {config.seed}):')
   print('no-ops: ' + ' '.join(f'{n:>3}' for n in noops))
   print('return: ' + ' '.join(f'{r:>3.0f}' for r in returns))
   for parity, name in ((0, 'even'), (1, 'odd')):
