@@ -272,6 +272,8 @@ def _panels(plt, runs, group_of, limit):
               color=plt.get_cmap('Blues')(_shade(i, len(members))))
     ax.axhline(FLAGS.target, color='0.3', linestyle='--', linewidth=0.8)
     runs_said = f'{len(members)} runs' if len(members) > 1 else '1 run'
+    unfinished = sum(bool(re.search(r'_unfinished\d+$', name)) for name in members)
+    runs_said += f' ({unfinished} unfinished)' if unfinished else ''
     speed = (f'{min(speeds):,.0f}-{max(speeds):,.0f}' if len(members) > 1 else f'{speeds[0]:,.0f}')
     ax.set_title(textwrap.fill(' '.join(group_words[shared:]), 48) +
                  f'\n{runs_said}, {hits} at +{FLAGS.target:g} within {FLAGS.frames / 1e6:g}M frames; '
