@@ -183,16 +183,17 @@ def compare():
   # One group per setting: runs whose names differ only in a _run2, _run3, ... or _unfinished1, ...
   # suffix.
   group_of = {name: re.sub(r'_(run|unfinished)\d+$', '', name) for name in runs}
-  shades = ('Blues', 'Greens', 'Oranges', 'Purples', 'Reds', 'Greys')
-  if len(set(group_of.values())) > len(shades):
-    fig = _panels(plt, runs, group_of, limit)
-    fig.savefig(os.path.join(RESULTS, f'{FLAGS.figure}.png'), dpi=110)
-    print(runs_table(runs))
-    return
+  draw = _panels if len(set(group_of.values())) > len(_SHADES) else _one_axes
+  fig = draw(plt, runs, group_of, limit)
+  fig.savefig(os.path.join(RESULTS, f'{FLAGS.figure}.png'), dpi=110)
+  print(runs_table(runs))
+
+
+def _one_axes(plt, runs, group_of, limit):
+  """Every run on one axes: one hue per setting; the runs of a setting differ in shade and line
+  style, so ten runs of one command stay apart."""
   # Beyond 4 runs the legend stands beside the axes, a line per run: the figure grows to hold it.
   fig, ax = plt.subplots(figsize=(8, 4.5) if len(runs) <= 4 else (12, max(5., 0.2 * len(runs))))
-  # One hue per group; the runs of a group differ in shade and line style, so ten runs of one
-  # command stay apart.
   group_index = {group: i for i, group in enumerate(dict.fromkeys(group_of.values()))}
   group_size = collections.Counter(group_of.values())
   one_command = len(group_index) == 1  # Then the title names the command and a label the run.
@@ -201,7 +202,7 @@ def compare():
   for name, (frames, seconds, means, _) in runs.items():
     group = group_of[name]
     style = _STYLES[repeats[group] % len(_STYLES)]
-    colour = plt.get_cmap(shades[group_index[group]])(_shade(repeats[group], group_size[group]))
+    colour = plt.get_cmap(_SHADES[group_index[group]])(_shade(repeats[group], group_size[group]))
     repeats[group] += 1
     shown = frames <= limit
     if one_command:
@@ -231,10 +232,10 @@ def compare():
   else:  # Beside the axes, where it hides no curve.
     ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1.), fontsize=8)
   fig.tight_layout()
-  fig.savefig(os.path.join(RESULTS, f'{FLAGS.figure}.png'), dpi=110)
-  print(runs_table(runs))
+  return fig
 
 
+_SHADES = ('Blues', 'Greens', 'Oranges', 'Purples', 'Reds', 'Greys')  # One colour map a setting.
 _STYLES = ('-', '--', ':', '-.', (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
 
 
@@ -267,12 +268,12 @@ def _panels(plt, runs, group_of, limit):
       frames, seconds, means, _ = runs[name]
       shown = frames <= limit
       speeds.append(frames[shown][-1] / seconds[shown][-1])
-      hits += curves.first_reached(means[frames <= FLAGS.frames], FLAGS.target) is not None
+      hits += _target_reached_at(frames, means) is not None
       ax.plot(frames[shown] / 1e6, means[shown], linewidth=1.6, linestyle=_STYLES[i % len(_STYLES)],
               color=plt.get_cmap('Blues')(_shade(i, len(members))))
     ax.axhline(FLAGS.target, color='0.3', linestyle='--', linewidth=0.8)
     runs_said = f'{len(members)} runs' if len(members) > 1 else '1 run'
-    unfinished = sum(bool(re.search(r'_unfinished\d+$', name)) for name in members)
+    unfinished = sum(name[len(group):].startswith('_unfinished') for name in members)
     runs_said += f' ({unfinished} unfinished)' if unfinished else ''
     speed = (f'{min(speeds):,.0f}-{max(speeds):,.0f}' if len(members) > 1 else f'{speeds[0]:,.0f}')
     ax.set_title(textwrap.fill(' '.join(group_words[shared:]), 48) +
@@ -289,6 +290,11 @@ def _panels(plt, runs, group_of, limit):
   common = ' '.join(words[0][:shared]).rstrip(',')
   fig.suptitle('Atari Pong, 2-core CPU' + (f': {common}' if common else ''), fontsize=10)
   return fig
+
+
+def _target_reached_at(frames, means):
+  """The index of the first episode whose mean reached --target within --frames; None if none."""
+  return curves.first_reached(means[frames <= FLAGS.frames], FLAGS.target)
 
 
 def describe(name):
@@ -314,7 +320,7 @@ def runs_table(runs):
     # What tells the runs that level off near +18 (they concede a point or two a game) from those
     # that go on past +19 (a fifth to two thirds of their games won without conceding a point).
     perfect = np.mean(returns[frames > frames[-1] - 2_000_000] == 21.)
-    i = curves.first_reached(means, FLAGS.target)
+    i = _target_reached_at(frames, means)
     if i is None:
       best = int(np.argmax(means))
       reached = f'not reached (at most {means[best]:+.2f}, at {frames[best] / 1e6:.1f}M frames)'
