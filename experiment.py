@@ -17,11 +17,12 @@ Test mode restores the latest checkpoint, plays `test_num_episodes` episodes per
 `<logdir>/evaluation.json` and its report (see `dmlab30/evaluation.py`). It, and a resumed run, take
 the settings that shape the network and the environment from the run's config.json.
 
-Flags keep the original's names and defaults (DeepMind Lab settings); they are declared, with their
-checks, in runtime/config.py. For `atari/*` and `atari57`, flags not given on the command line take
-the paper's Atari values. `--agent` chooses a baseline of the paper instead of IMPALA (baselines/);
-`--job_name` and `--task` run one task of a cluster, `--local_cluster` all of them on this machine;
-`--pbt_population` trains a population with population-based training (pbt/).
+Flags keep the original's names and defaults (DeepMind Lab settings); each is declared, with its
+checks, beside the code that reads it (runtime/config.py, baselines/settings.py, pbt/settings.py),
+and configuration.py assembles them. For `atari/*` and `atari57`, flags not given on the command
+line take the paper's Atari values. `--agent` chooses a baseline of the paper instead of IMPALA
+(baselines/); `--job_name` and `--task` run one task of a cluster, `--local_cluster` all of them on
+this machine; `--pbt_population` trains a population with population-based training (pbt/).
 The machinery lives in runtime/ (its docstring draws the data flow).
 """
 import os
@@ -39,21 +40,20 @@ from absl import logging
 from baselines import asynchronous
 from baselines import q_learning
 from baselines import settings as baseline_settings
+import configuration
 import environments
 from pbt import controller as pbt_controller
 from pbt import population as pbt_population
 from runtime import cluster
-from runtime import config as config_lib
 from runtime import evaluation
 from runtime import learner as learner_lib
 from runtime import levels as levels_lib
 from runtime import local_cluster
 from runtime import one_machine
 from runtime import replicas
-from runtime import run_config
 from runtime import supervision
 
-config_lib.define_flags()
+configuration.define_flags()
 
 
 def train(config, env_factory=environments.create_environment, stats=None):
@@ -100,7 +100,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   # Before TensorFlow starts: logical CPU devices for the learner's replicas when no GPU is visible.
-  given = config_lib.given_flags()
+  given = configuration.given_flags()
   # A PBT member or a --local_cluster task ends with the process that started it: a learner as on
   # Ctrl-C (its last checkpoint); an actor task, which keeps nothing, at once, as when an actor dies.
   supervision.end_with_parent(signal.SIGKILL if given.get('job_name') == 'actor' else signal.SIGINT)
@@ -108,7 +108,7 @@ def main(argv):
   try:
     if given.get('mode') == 'test':  # A population's logdir: its fittest member, or --pbt_member.
       given = dict(given, logdir=pbt_population.test_logdir(given))
-    config = run_config.resolve(given)
+    config = configuration.resolve(given)
   except ValueError as e:
     raise app.UsageError(str(e)) from None
   startup.spend_first_run_notice()  # After the devices (it starts TensorFlow's runtime) and the flags.

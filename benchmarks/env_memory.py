@@ -19,8 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # pylint: disable=wrong-import-position
 
+import configuration  # pylint: disable=wrong-import-position
 import environments  # pylint: disable=wrong-import-position
-from runtime import config as config_lib  # pylint: disable=wrong-import-position
 from runtime import levels as levels_lib  # pylint: disable=wrong-import-position
 
 
@@ -43,8 +43,8 @@ def main():
   parser.add_argument('--steps', type=int, default=300)
   parser.add_argument('--csv', default='')
   args = parser.parse_args()
-  config = config_lib.build(level_name=args.level_name, exclude_levels=args.exclude_levels,
-                            dataset_path=args.dataset_path, num_actors=30)
+  config = configuration.build(level_name=args.level_name, exclude_levels=args.exclude_levels,
+                               dataset_path=args.dataset_path, num_actors=30)
   levels = list(dict.fromkeys(levels_lib.actor_levels(config)))  # Each once, in the suite's order.
   rng = np.random.default_rng(0)
   start = time.monotonic()

@@ -31,8 +31,8 @@ import tensorflow as tf
 import tree
 
 from benchmarks import training_run
+import configuration
 import environments
-from runtime import config as config_lib
 from runtime import learner as learner_lib
 from runtime import prefetch
 from runtime import replicas
@@ -49,9 +49,9 @@ FLAGS = flags.FLAGS
 
 def learner_rate(num_replicas):
   """(steps/s, frames/s) of the deep learner alone with the batch over `num_replicas` devices."""
-  config = config_lib.build(level_name='synthetic/dmlab', network='deep', use_lstm=True,
-                            batch_size=FLAGS.batch, unroll_length=FLAGS.unroll,
-                            learner_replicas=num_replicas, logdir=tempfile.mkdtemp())
+  config = configuration.build(level_name='synthetic/dmlab', network='deep', use_lstm=True,
+                               batch_size=FLAGS.batch, unroll_length=FLAGS.unroll,
+                               learner_replicas=num_replicas, logdir=tempfile.mkdtemp())
   spec = environments.environment_spec(config.level_name, config.env_config)
   strategy = replicas.make_strategy(num_replicas)
   _, learner, _ = learner_lib.learner_setup(config, spec, learner_lib.learner_device(), strategy)
@@ -78,9 +78,9 @@ def learner_rate(num_replicas):
 
 def pong_rate():
   with tempfile.TemporaryDirectory() as logdir:
-    config = config_lib.build(level_name='atari/pong', num_actors=128, actor_threads=4,
-                              envs_per_process=32, logdir=logdir, total_environment_frames=int(1e12),
-                              summary_secs=10 ** 6)
+    config = configuration.build(level_name='atari/pong', num_actors=128, actor_threads=4,
+                                 envs_per_process=32, logdir=logdir, total_environment_frames=int(1e12),
+                                 summary_secs=10 ** 6)
     stats = training_run.train_for(config, FLAGS.pong_seconds)
   _, frames_per_second, steps_per_second = training_run.timed_rates(stats, 'pong', FLAGS.pong_seconds)
   return steps_per_second, frames_per_second

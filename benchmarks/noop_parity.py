@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import configuration  # pylint: disable=g-import-not-at-top,wrong-import-position
 from environments import atari  # pylint: disable=g-import-not-at-top,wrong-import-position
 from runtime import evaluation  # pylint: disable=g-import-not-at-top,wrong-import-position
 from runtime import run_config  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -59,8 +60,8 @@ def main(unused_argv):
   logging.set_verbosity(logging.WARNING)
   with tempfile.TemporaryDirectory() as scratch:
     name = copy_checkpoint(FLAGS.logdir, FLAGS.frames, scratch)
-    config = run_config.resolve(dict(logdir=scratch, mode='test', test_num_episodes=FLAGS.episodes,
-                                         seed=FLAGS.seed))
+    config = configuration.resolve(dict(logdir=scratch, mode='test', test_num_episodes=FLAGS.episodes,
+                                            seed=FLAGS.seed))
     if not config.level_name.startswith('atari/'):
       raise SystemExit(f'--logdir={FLAGS.logdir} trained {config.level_name}, not one Atari level')
     # One level: one environment (seed config.seed + 0) plays the games one after another.

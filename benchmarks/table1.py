@@ -36,9 +36,9 @@ from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-positio
 from absl import flags
 
 from benchmarks import training_run
-from runtime import config as config_lib
+import configuration
 
-config_lib.define_flags()
+configuration.define_flags()
 
 flags.DEFINE_integer('seconds', 40, 'Seconds of training per row and environment.')
 flags.DEFINE_list('envs', ['pong', 'dmlab'], 'Environments: pong, dmlab.')
@@ -73,8 +73,8 @@ def rows(num_actors):
 def make_config(row_flags, env, logdir):
   # Given explicitly, so that no agent's Atari preset changes them.
   shared = dict(num_actors=FLAGS.num_actors, unroll_length=FLAGS.unroll_length)
-  return config_lib.build(**{**config_lib.given_flags(), 'logdir': logdir, **shared,
-                             **ENVIRONMENTS[env], **row_flags})
+  return configuration.build(**{**configuration.given_flags(), 'logdir': logdir, **shared,
+                                **ENVIRONMENTS[env], **row_flags})
 
 
 def main(argv):

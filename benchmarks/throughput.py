@@ -57,15 +57,15 @@ import tensorflow as tf
 import tree
 
 from benchmarks import training_run
+import configuration
 import environments
 from runtime import acting
 from runtime import agents
-from runtime import config as config_lib
 from runtime import learner as learner_lib
 from runtime import prefetch
 from runtime import trajectories
 
-config_lib.define_flags()
+configuration.define_flags()
 
 flags.DEFINE_integer('seconds', 60, 'Seconds of training per configuration.')
 flags.DEFINE_list('configs', ['pong', 'dmlab'], 'Configurations to run.')
@@ -87,11 +87,11 @@ CONFIGS = {
 
 def make_config(name, logdir):
   # The configuration's values, but for the flags given on the command line.
-  given = config_lib.given_flags()
+  given = configuration.given_flags()
   values = dict(CONFIGS[name], **given)
   values.update(logdir=logdir, num_actors=FLAGS.pong_actors if name == 'pong' else FLAGS.dmlab_actors,
                 total_environment_frames=int(1e12), summary_secs=10 ** 6)
-  return config_lib.build(**values)
+  return configuration.build(**values)
 
 
 def cpu_seconds_per_step(fn, steps_per_call, min_seconds=3.):

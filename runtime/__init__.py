@@ -1,4 +1,6 @@
-"""The IMPALA runtime: everything experiment.py runs, one job a module.
+"""The IMPALA runtime: everything experiment.py runs, one job a module. It knows no feature built on
+it: baselines/ and pbt/ import it, add their settings to its own (configuration.py) and decide, in
+its terms, what it does for them (runtime/config.py).
 
 How data flows in training:
 
@@ -8,7 +10,7 @@ How data flows in training:
         --weights--> actors (cluster.py: shared by name, across machines)
 
 Modules, roughly in that order:
-  config.py         every setting once: the Config, its flags and the checks
+  config.py         the runtime's settings, each once: its Config, their flags and checks
   presets.py        the paper's Atari settings, for those not given
   run_config.py     the configuration a run records in its logdir; test mode and resume read it
   levels.py         the levels actors and test mode play (one, DMLab-30 or Atari-57)

@@ -1,10 +1,20 @@
-"""The run's configuration: every setting declared once, as a field of `Config`, with its flag's help.
+"""The runtime's configuration: each of its settings declared once, as a field of `Config`, with its
+flag's help; `Configuration` derives the flags from the fields and checks the values.
 
-The flags are derived from the fields (`define_flags`), so the two cannot drift apart. `build(**given)`
-turns the settings a user gave into a checked `Config`: the paper's Atari values for the Atari settings
-not given, what a baseline agent decides itself, and every value checked, with a ValueError naming the
-flag before any work starts. Fields marked `run=True` shape the network or the environment: a run
-records them in its logdir and later commands take them from there (`runtime.run_config`).
+The runtime knows no feature built on it. A feature (baselines/, pbt/) declares its own settings the
+same way, in a frozen dataclass of `setting` fields, and decides or refuses values in a resolver;
+the program's `Config` derives from the runtime's and the features' classes, and configuration.py
+assembles it and their resolvers into the `Configuration` experiment.py runs with. A feature tells
+the runtime what it needs in the runtime's own terms, through fields made with `decided`: no flag
+sets those, the features' resolvers do (batched A2C's synchronous actors, a PBT member's
+hyperparameter directives).
+
+The flags are derived from the fields (`Configuration.define_flags`), so the two cannot drift apart.
+`Configuration.build(**given)` turns the settings a user gave into a checked Config: the paper's
+Atari values for the Atari settings not given, what a feature decides itself, and every value
+checked, with a ValueError naming the flag before any work starts. Fields marked `run=True` shape
+the network or the environment: a run records them in its logdir and later commands take them from
+there (`runtime.run_config`).
 
 Defaults are the original release's (DeepMind Lab settings).
 """
@@ -13,10 +23,8 @@ import os
 
 from absl import flags
 
-from baselines import settings as baseline_settings
 import environments
 import networks
-from pbt import settings as pbt_settings
 from runtime import levels as levels_lib
 from runtime import presets
 from runtime import replay
@@ -32,12 +40,18 @@ PROPORTION = ('must be in [0, 1)', lambda v: 0 <= v < 1)
 def setting(default, help_text, *, choices=None, check=None, run=False):
   """A Config field and its flag. run: it shapes the network or environment (see the docstring)."""
   return dataclasses.field(default=default, metadata=dict(
-      help=help_text, choices=choices, check=check, run=run))
+      help=help_text, choices=choices, check=check, run=run, flag=True))
+
+
+def decided(default, help_text):
+  """A Config field no flag sets: a feature's resolver decides it (see the docstring)."""
+  return dataclasses.field(default=default, metadata=dict(
+      help=help_text, choices=None, check=None, run=False, flag=False))
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-  """Everything a run is decided by; make one with `build`, which checks it."""
+  """Everything the runtime is decided by; make one with `Configuration.build`, which checks it."""
   # The original's flags, names and defaults.
   logdir: str = setting('/tmp/agent', 'TensorFlow log directory.')
   mode: str = setting('train', 'Training or test mode.', choices=('train', 'test'))
@@ -136,41 +150,17 @@ class Config:
       1, 'Environments each environment process hosts, stepped one after another. 1, as the '
       'original: a process per actor. More costs less per step where steps are cheap (Atari) and '
       'cores few.', check=POSITIVE)
-  agent: str = setting(
-      'impala', 'The agent: IMPALA, or a baseline of the paper (A3C, batched A2C) or of the A3C paper '
-      '(asynchronous one-step Q, one-step Sarsa, n-step Q); see baselines/.',
-      choices=baseline_settings.AGENTS, run=True)
-  a2c_sync: str = setting(
-      'trajectory', "--agent=a2c: 'step' steps every actor's environment together with one inference "
-      "call; 'trajectory' lets each actor (its own thread) play its unroll alone: the paper's Table 1 "
-      'variants.', choices=('step', 'trajectory'))
   dynamic_batching: bool = setting(
       True, "Batch the actor threads' inference together (IMPALA, --agent=a2c --a2c_sync=trajectory); "
       'without it each thread runs its own.')
-  target_update_frames: int = setting(40_000, 'Q-learning agents: frames between target network '
-                                      'updates.', check=POSITIVE)
-  exploration_anneal_frames: int = setting(
-      4_000_000, "Q-learning agents: frames over which each thread's epsilon anneals from 1 to its "
-      'final value.', check=POSITIVE)
-  # Population-based training (pbt/): the paper's appendix F.
-  pbt_population: int = setting(
-      0, 'Members of a population-based training run (the paper: 24), each a whole training run in '
-      '<logdir>/member_<i>/ with its own actors and --total_environment_frames; 0: no PBT.',
-      check=NON_NEGATIVE, run=True)
-  pbt_burn_in_frames: int = setting(20_000_000, 'Frames before a member evolves (the paper: 20M).',
-                                    check=NON_NEGATIVE)
-  pbt_ready_episodes: int = setting(5_000, 'Episodes a member finishes between two evolution steps '
-                                    '(the paper: 5,000).', check=POSITIVE)
-  pbt_threshold: float = setting(
-      5., "How much fitter a member drawn at random must be for another to copy it (the paper: 5, "
-      'in points of human-normalised score, %; in points of mean return on levels without human '
-      'scores).', check=NON_NEGATIVE)
-  pbt_members: str = setting('', "Members this machine runs (comma-separated indices; '': all), when "
-                             "several machines share the logdir's filesystem.")
-  pbt_member: int = setting(
-      -1, "Test mode on a PBT run's logdir: the member to evaluate (-1: the fittest). Set by the "
-      'controller on each member it starts: that run keeps the hyperparameters it evolved when it '
-      'resumes.')
+  # Decided by the features built on the runtime, in its terms: no flag sets them.
+  synchronous_actors: bool = decided(
+      False, "The actors wait for each update, so that every unroll is played with the weights it "
+      'trains (batched A2C).')
+  hyperparameter_directives: bool = decided(
+      False, 'The learner applies the hyperparameters a controller directs through files in its '
+      'logdir (runtime.hyperparameters), and keeps those it applied when it resumes (a PBT '
+      'member).')
 
   @property
   def frames_per_step(self):
@@ -188,59 +178,72 @@ class Config:
         train_noop_max=self.train_noop_max)
 
 
-FIELDS = {field.name: field for field in dataclasses.fields(Config)}
-RUN_SETTINGS = tuple(name for name, field in FIELDS.items() if field.metadata['run'])
+class Configuration:
+  """A Config class, its flags, and `build`, which makes a checked Config from the settings given.
 
-
-def define_flags(flag_values=flags.FLAGS):
-  """An absl flag for every field not yet defined, with the field's default and help."""
-  for name, field in FIELDS.items():
-    if name in flag_values:
-      continue
-    meta = field.metadata
-    if meta['choices']:
-      flags.DEFINE_enum(name, field.default, list(meta['choices']), meta['help'],
-                        flag_values=flag_values)
-    else:
-      define = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer, float: flags.DEFINE_float,
-                str: flags.DEFINE_string}[field.type]
-      define(name, field.default, meta['help'], flag_values=flag_values)
-
-
-def given_flags(flag_values=flags.FLAGS):
-  """{name: value} of the settings given on the command line (or set by a flagsaver)."""
-  return {name: flag_values[name].value for name in FIELDS
-          if name in flag_values and not flag_values[name].using_default_value}
-
-
-def build(**given):
-  """The checked Config of the settings `given`; ValueError, naming the flag, for a bad value.
-
-  Settings not given take their defaults, or for Atari levels the paper's Atari values.
+  config_class: `Config`, or a frozen dataclass deriving from it that adds the fields (`setting`,
+    `decided`) of features built on the runtime (configuration.py: the program's).
+  atari_preset: (values) -> the paper's values an Atari level takes for the settings not given
+    (`presets.atari_preset`: IMPALA's); a feature may choose others.
+  resolvers: (values, given) -> None each, run in turn once the runtime's settings are checked
+    (values: every setting, by flag name): a feature's, deciding what it decides itself and
+    refusing, with a ValueError naming the flag, the settings it cannot run with.
   """
-  unknown = sorted(set(given) - set(FIELDS))
-  if unknown:
-    raise ValueError(f'unknown settings {unknown}')
-  values = {name: field.default for name, field in FIELDS.items()}
-  values.update(given)
-  presets.apply(values, given)
-  for name, field in FIELDS.items():
-    check = field.metadata['check']
-    if check and not check[1](values[name]):
-      raise ValueError(f'--{name} {check[0]}, got {values[name]}')
-  values['num_actor_tasks'] = values['num_actor_tasks'] or values['num_actors']
-  _check_distributed(values)
-  baseline_settings.resolve(values, given)
-  if values['batch_size'] % values['learner_replicas']:
-    raise ValueError(f'--batch_size={values["batch_size"]} must divide evenly over '
-                     f'--learner_replicas={values["learner_replicas"]}')
-  replay.check_settings(values)
-  pbt_settings.check(values)
-  config = Config(**values)
-  levels_lib.check(config)
-  for level in set(levels_lib.actor_levels(config) + levels_lib.test_levels(config)):
-    _check_level_name(level)
-  return config
+
+  def __init__(self, config_class=Config, atari_preset=presets.atari_preset, resolvers=()):
+    self.config_class = config_class
+    self.atari_preset = atari_preset
+    self.resolvers = tuple(resolvers)
+    self.fields = {field.name: field for field in dataclasses.fields(config_class)}
+    self.run_settings = tuple(name for name, field in self.fields.items() if field.metadata['run'])
+
+  def define_flags(self, flag_values=flags.FLAGS):
+    """An absl flag for every `setting` field not yet defined, with the field's default and help."""
+    for name, field in self.fields.items():
+      meta = field.metadata
+      if not meta['flag'] or name in flag_values:
+        continue
+      if meta['choices']:
+        flags.DEFINE_enum(name, field.default, list(meta['choices']), meta['help'],
+                          flag_values=flag_values)
+      else:
+        define = {bool: flags.DEFINE_bool, int: flags.DEFINE_integer, float: flags.DEFINE_float,
+                  str: flags.DEFINE_string}[field.type]
+        define(name, field.default, meta['help'], flag_values=flag_values)
+
+  def given_flags(self, flag_values=flags.FLAGS):
+    """{name: value} of the settings given on the command line (or set by a flagsaver)."""
+    return {name: flag_values[name].value for name in self.fields
+            if name in flag_values and not flag_values[name].using_default_value}
+
+  def build(self, **given):
+    """The checked Config of the settings `given`; ValueError, naming the flag, for a bad value.
+
+    Settings not given take their defaults, or for Atari levels the paper's Atari values.
+    """
+    unknown = sorted(set(given) - set(self.fields))
+    if unknown:
+      raise ValueError(f'unknown settings {unknown}')
+    values = {name: field.default for name, field in self.fields.items()}
+    values.update(given)
+    presets.apply(values, given, self.atari_preset(values))
+    for name, field in self.fields.items():
+      check = field.metadata['check']
+      if check and not check[1](values[name]):
+        raise ValueError(f'--{name} {check[0]}, got {values[name]}')
+    values['num_actor_tasks'] = values['num_actor_tasks'] or values['num_actors']
+    _check_distributed(values)
+    for resolve in self.resolvers:
+      resolve(values, given)
+    if values['batch_size'] % values['learner_replicas']:
+      raise ValueError(f'--batch_size={values["batch_size"]} must divide evenly over '
+                       f'--learner_replicas={values["learner_replicas"]}')
+    replay.check_settings(values)
+    config = self.config_class(**values)
+    levels_lib.check(config)
+    for level in set(levels_lib.actor_levels(config) + levels_lib.test_levels(config)):
+      _check_level_name(level)
+    return config
 
 
 def _check_address(flag, address):

@@ -5,8 +5,8 @@ The learning rate (before annealing), the entropy cost, RMSProp's epsilon and th
 threshold live in `Hyperparameters`, a tf.Module the checkpoint holds: the compiled training step reads
 them at each update, so a new value takes effect at the next step, with no restart or retrace.
 
-A member of a population (--pbt_member=i, set by the controller) talks to its controller through two
-files in its logdir:
+A learner with `config.hyperparameter_directives` (pbt/ sets it for a population member, started
+with --pbt_member=i) talks to its controller through two files in its logdir:
   pbt_directive.json      written by the controller: the decision's number, the hyperparameters to
                           take, and the checkpoint to copy weights and optimiser state from (or none).
   hyperparameters.json    written by the member: the values it trains with and the last decision it

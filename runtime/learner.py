@@ -137,9 +137,9 @@ def learner_setup(config, env_spec, device, strategy=None, **tracked):
                       manager.latest_checkpoint)
     logging.info('Restored %s at %d frames.', manager.latest_checkpoint,
                  int(learner.num_env_frames.numpy()))
-    if config.pbt_member < 0:
-      # A resumed run trains with the hyperparameters given now; a population member keeps those it
-      # evolved (its flags are the values it started with).
+    if not config.hyperparameter_directives:
+      # A resumed run trains with the hyperparameters given now; one whose controller directs them
+      # (a population member) keeps those it applied (its flags are the values it started with).
       learner.hyperparameters.assign({name: getattr(config, name)
                                       for name in hyperparameters_lib.EVOLVED})
   return agent, learner, manager

@@ -35,7 +35,7 @@ def train(config, env_factory=environments.create_environment, stats=None):
     agent, learner, checkpoints = learner_lib.learner_setup(config, env_spec, device, strategy)
     example = trajectories.unroll_example(agent, env_spec, config.unroll_length)
     trajectory_queue = trajectories.make_trajectory_queue(example, config.batch_size, device)
-    synchronous = config.agent == 'a2c'
+    synchronous = config.synchronous_actors
     pool = acting.ActorPool(config, groups, agent, env_spec, trajectory_queue.enqueue_many, stop,
                             synchronous=synchronous)
     pool_start = time.monotonic()

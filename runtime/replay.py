@@ -32,9 +32,6 @@ def check_settings(values):
   proportion, size = values['replay_proportion'], values['replay_buffer_size']
   if proportion == 0:
     return
-  if values['agent'] != 'impala':
-    raise ValueError(f'--replay_proportion={proportion}: replay is for --agent=impala, '
-                     f'not --agent={values["agent"]}')
   if size == 0:
     raise ValueError(f'--replay_proportion={proportion} needs a buffer: --replay_buffer_size must be '
                      'positive')

@@ -1,11 +1,11 @@
 """The configuration a training run records in its logdir, and what later commands take from it.
 
-A run writes `<logdir>/config.json` when it starts. Test mode and a resumed run read it: the settings
-that shape the network and the environment (`config.RUN_SETTINGS`: network, LSTM, centring,
-initialisation, action space, frame size, level, ...) come from there, so a checkpoint is never
-evaluated or trained as a different function. A flag given that contradicts the run's is refused.
-What this machine can run (`MACHINE_SETTINGS`: the levels left out, the dataset's folder) also comes
-from there when not given, but a flag may change it.
+A run writes `<logdir>/config.json` when it starts. Test mode and a resumed run read it: the
+settings that shape the network and the environment (the Configuration's `run_settings`: network,
+LSTM, centring, initialisation, action space, frame size, level, ...) come from there, so a
+checkpoint is never evaluated or trained as a different function. A flag given that contradicts the
+run's is refused. What this machine can run (`MACHINE_SETTINGS`: the levels left out, the dataset's
+folder) also comes from there when not given, but a flag may change it.
 """
 import dataclasses
 import json
@@ -15,7 +15,6 @@ import tempfile
 from absl import logging
 import tensorflow as tf
 
-from runtime import config as config_lib
 from runtime import hyperparameters
 from runtime import replay
 
@@ -42,24 +41,25 @@ def as_flag(name, value):
   return f'--{name}' if value is True else f'--no{name}' if value is False else f'--{name}={value}'
 
 
-def resolve(given):
-  """The checked Config for a command that gave the settings `given` ({flag name: value}).
+def resolve(configuration, given):
+  """The checked Config, of `configuration` (a runtime.config.Configuration; the program's is
+  configuration.CONFIGURATION), for a command that gave the settings `given` ({flag name: value}).
 
-  If --logdir holds a recorded run, its RUN_SETTINGS fill in those not given, and one given with
+  If --logdir holds a recorded run, its run settings fill in those not given, and one given with
   another value is refused. Raises ValueError, naming the flag, before any work.
   """
-  logdir = given.get('logdir', config_lib.FIELDS['logdir'].default)
+  logdir = given.get('logdir', configuration.fields['logdir'].default)
   recorded = load(logdir)
   if recorded is not None:
-    for name in config_lib.RUN_SETTINGS:
+    for name in configuration.run_settings:
       if name in given and name in recorded and given[name] != recorded[name]:
         raise ValueError(
             f'{as_flag(name, given[name])} contradicts the run in --logdir={logdir}, which was '
             f'trained with {as_flag(name, recorded[name])}: leave the flag out to use the run\'s, '
             'or choose another --logdir')
-    kept = config_lib.RUN_SETTINGS + MACHINE_SETTINGS
+    kept = configuration.run_settings + MACHINE_SETTINGS
     given = {**{n: recorded[n] for n in kept if n in recorded}, **given}
-  config = config_lib.build(**given)
+  config = configuration.build(**given)
   has_checkpoint = tf.train.latest_checkpoint(logdir) is not None
   if config.mode == 'test' and not has_checkpoint:
     raise ValueError(f'--mode=test: no checkpoint in --logdir={logdir}; train there first')

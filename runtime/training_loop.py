@@ -18,10 +18,12 @@ def run_learner(config, learner, batches, checkpoints, stop, after_step=None, de
   """Trains `learner` on `batches` (a Prefetcher) until the frame budget or `stop`; returns the frames.
 
   checkpoints: the learner's tf.train.CheckpointManager; one is written every `checkpoint_secs` and at
-  the end. A population member (--pbt_member) applies its PBT controller's decisions between steps. after_step: called after each update (batched A2C's actors wait for it; the cluster's
-  learner publishes its weights). describe: more for the progress line. `stats`, a dict if given,
-  receives timings for benchmarks: steps, frames and times from the first batch on, the seconds spent
-  in training steps, and the seconds the learner waited for data. The caller closes the queue.
+  the end. With `config.hyperparameter_directives` (a population member), the learner applies its
+  controller's decisions between steps. after_step: called after each update (batched A2C's actors
+  wait for it; the cluster's learner publishes its weights). describe: more for the progress line.
+  `stats`, a dict if given, receives timings for benchmarks: steps, frames and times from the first
+  batch on, the seconds spent in training steps, and the seconds the learner waited for data. The
+  caller closes the queue.
   """
   stats = {} if stats is None else stats
   train_step = learner.compiled_step(batches.structure, config.batch_size)
@@ -29,7 +31,7 @@ def run_learner(config, learner, batches, checkpoints, stop, after_step=None, de
   monitor = progress.Monitor(config, writer)
   last_checkpoint = last_poll = time.monotonic()
   member = (hyperparameters.MemberLink(config.logdir, learner, checkpoints)
-            if config.pbt_member >= 0 else None)
+            if config.hyperparameter_directives else None)
   steps = 0
   try:
     while not stop.event.is_set() and (

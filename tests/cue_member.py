@@ -10,18 +10,18 @@ from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-positio
 from runtime import startup  # pylint: disable=g-import-not-at-top
 startup.import_tensorflow_quietly()  # As experiment.py: a member's log.txt without TensorFlow's notices.
 
+import configuration  # pylint: disable=g-import-not-at-top
 from cue_environment import make_cue_environment  # pylint: disable=g-import-not-at-top
-from runtime import config as config_lib  # pylint: disable=g-import-not-at-top
 from runtime import one_machine  # pylint: disable=g-import-not-at-top
-from runtime import run_config  # pylint: disable=g-import-not-at-top
 
-config_lib.define_flags()
+configuration.define_flags()
 
 
 def main(argv):
   del argv
   startup.spend_first_run_notice()
-  one_machine.train(run_config.resolve(config_lib.given_flags()), env_factory=make_cue_environment)
+  one_machine.train(configuration.resolve(configuration.given_flags()),
+                    env_factory=make_cue_environment)
 
 
 if __name__ == '__main__':

@@ -11,10 +11,10 @@ import tensorflow as tf
 from baselines import asynchronous
 from baselines import q_learning
 from baselines import settings as baseline_settings
+import configuration
 from cue_environment import make_cue_environment
 import experiment
 from runtime import agents
-from runtime import config as config_lib
 from runtime import losses
 from runtime import progress
 from runtime import trajectories
@@ -27,7 +27,7 @@ def baseline_config(logdir, agent, **overrides):
                      total_environment_frames=6_000, num_action_repeats=1, summary_secs=5,
                      target_update_frames=500, exploration_anneal_frames=2_000)
   flag_values.update(overrides)
-  config = config_lib.build(logdir=str(logdir), agent=agent, **flag_values)
+  config = configuration.build(logdir=str(logdir), agent=agent, **flag_values)
   return dataclasses.replace(config, level_name='test/cue')
 
 
@@ -206,13 +206,13 @@ def test_epsilon_schedules_as_the_a3c_paper():
 ])
 def test_bad_baseline_flags_are_refused(tmp_path, overrides, message):
   with pytest.raises(ValueError, match=message):
-    config_lib.build(logdir=str(tmp_path), **overrides)
+    configuration.build(logdir=str(tmp_path), **overrides)
 
 
 def test_a2c_plays_one_unroll_per_actor_per_update():
-  config = config_lib.build(agent='a2c', num_actors=6, a2c_sync='step')
+  config = configuration.build(agent='a2c', num_actors=6, a2c_sync='step')
   assert (config.batch_size, config.actor_threads, config.correction) == (6, 1, 'none')
-  config = config_lib.build(agent='a3c', num_actors=6, level_name='atari/pong')
+  config = configuration.build(agent='a3c', num_actors=6, level_name='atari/pong')
   # The A3C paper's t_max and RMSProp epsilon; the paper's Atari values otherwise.
   assert (config.batch_size, config.actor_threads, config.unroll_length, config.epsilon,
           config.entropy_cost) == (1, 6, 5, 0.1, 0.01)

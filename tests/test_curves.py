@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 import atari57
+import configuration
 import dmlab30
-from runtime import config as config_lib
 from runtime import curves
 from runtime import progress
 
@@ -98,8 +98,8 @@ def test_nothing_is_drawn_before_the_first_episode(tmp_path):
 
 
 def test_progress_lines_say_the_time_left(tmp_path, caplog):
-  config = config_lib.build(logdir=str(tmp_path), level_name='synthetic/dmlab', summary_secs=1,
-                            total_environment_frames=1_000_000)
+  config = configuration.build(logdir=str(tmp_path), level_name='synthetic/dmlab', summary_secs=1,
+                               total_environment_frames=1_000_000)
   monitor = progress.Monitor(config, tf.summary.create_noop_writer())
   with caplog.at_level('INFO'):
     monitor.report(1_000, 1, {'total_loss': 0.})
@@ -115,7 +115,7 @@ def test_progress_lines_say_the_time_left(tmp_path, caplog):
 
 def test_the_episodes_a_run_records_are_read_back_as_written(tmp_path):
   """The writer (progress.Monitor) and the readers share curves.COLUMNS and curves.episodes_csv."""
-  config = config_lib.build(logdir=str(tmp_path), level_name='synthetic/dmlab')
+  config = configuration.build(logdir=str(tmp_path), level_name='synthetic/dmlab')
   monitor = progress.Monitor(config, tf.summary.create_noop_writer())
   # Two unrolls of 3 steps, batch-major; the first step of an unroll repeats the last of the one before.
   done = np.array([[True, False, True], [False, False, True]])

@@ -22,10 +22,10 @@ if importlib.util.find_spec('deepmind_lab') is None:  # Not imported here: see a
               '"DeepMind Lab from a wheel")', allow_module_level=True)
 
 # pylint: disable=wrong-import-position
+import configuration
 import environments
 from dmlab30 import evaluation
 from environments import dmlab
-from runtime import config as config_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LEVEL = 'explore_goal_locations_small'  # The original's default level.
@@ -174,10 +174,10 @@ def test_an_instruction_level_reaches_the_instruction_encoder(cache_dir):
 def test_a_level_that_needs_the_psychlab_dataset_is_refused_before_training(cache_dir):
   level = 'psychlab_arbitrary_visuomotor_mapping'
   with pytest.raises(ValueError, match='--dataset_path'):
-    config_lib.build(level_name=level)
+    configuration.build(level_name=level)
   with pytest.raises(ValueError, match='--exclude_levels=psychlab_arbitrary_visuomotor_mapping,'
                      'psychlab_continuous_recognition'):
-    config_lib.build(level_name='dmlab30', num_actors=30)
+    configuration.build(level_name='dmlab30', num_actors=30)
   # The refusal stands in for the engine's own, which comes only once the level starts.
   with process(level, cache_dir) as env:
     with pytest.raises(RuntimeError, match='brady_konkle_oliva2008'):

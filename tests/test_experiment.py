@@ -13,6 +13,7 @@ import sonnet as snt
 import tensorflow as tf
 import tree
 
+import configuration
 from cue_environment import make_cue_environment, make_delayed_cue_environment
 import environments
 import experiment
@@ -23,7 +24,6 @@ from runtime import levels as levels_lib
 from runtime import losses
 from runtime import prefetch
 from runtime import progress
-from runtime import run_config
 from runtime import trajectories
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,7 +31,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def make_config(logdir, **overrides):
   """The configuration experiment.py would run with these flags given."""
-  return run_config.resolve(dict(logdir=str(logdir), **overrides))
+  return configuration.resolve(dict(logdir=str(logdir), **overrides))
 
 
 def cue_config(logdir, **overrides):

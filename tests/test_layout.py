@@ -87,10 +87,35 @@ def test_the_import_graph_reads_what_it_should():
   assert {'runtime.acting', 'runtime.prefetch', 'runtime.trajectories'} <= graph['runtime.one_machine']
   assert 'runtime.acting' in graph['baselines.asynchronous']
   assert find_cycle({'a': {'b'}, 'b': {'c'}, 'c': {'a'}}) == ['a', 'b', 'c', 'a']
+  packages = package_graph()
+  assert {'runtime', 'environments'} <= packages['baselines']
+  assert 'baselines' in packages['experiment'] and 'runtime' not in packages['runtime']
 
 
 def test_no_import_cycles():
   assert find_cycle(import_graph()) is None
+
+
+def package_graph():
+  """The import graph between packages (each module counted in its top-level package) and top-level
+  modules (their own nodes), without self-edges."""
+  graph = {}
+  for name, imports in import_graph().items():
+    package = name.partition('.')[0]
+    graph.setdefault(package, set()).update(imported.partition('.')[0] for imported in imports)
+  return {package: imports - {package} for package, imports in graph.items()}
+
+
+def test_no_import_cycles_between_packages():
+  # A package that imports another which imports it back cannot be read or reused without it.
+  assert find_cycle(package_graph()) is None
+
+
+def test_the_runtime_imports_no_feature_built_on_it():
+  # baselines/ and pbt/ add their settings to the runtime's (configuration.py assembles them).
+  features = {name: sorted(i for i in imports if i.partition('.')[0] in ('baselines', 'pbt'))
+              for name, imports in import_graph().items() if name.partition('.')[0] == 'runtime'}
+  assert {name: imported for name, imported in features.items() if imported} == {}
 
 
 def test_nothing_but_tests_imports_the_program():

@@ -1,24 +1,24 @@
 """The levels a run plays, DMLab-30 levels left out explicitly, and levels refused before any work."""
+import os
 import subprocess
 import sys
 
 import pytest
 import tensorflow as tf
 
+import configuration
 import dmlab30
-from runtime import config as config_lib
 from runtime import levels as levels_lib
 from runtime import progress
 from runtime import run_config
 
 NATLAB = ('natlab_fixed_large_map', 'natlab_varying_map_regrowth', 'natlab_varying_map_randomized')
 DATASET = ('psychlab_arbitrary_visuomotor_mapping', 'psychlab_continuous_recognition')
-REPO = config_lib.os.path.dirname(config_lib.os.path.dirname(config_lib.os.path.abspath(
-    config_lib.__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def dmlab30_config(**given):
-  return config_lib.build(level_name='dmlab30', num_actors=30, **given)
+  return configuration.build(level_name='dmlab30', num_actors=30, **given)
 
 
 def test_excluded_levels_are_neither_trained_nor_tested():
@@ -52,7 +52,7 @@ def test_excluded_levels_are_neither_trained_nor_tested():
 ])
 def test_levels_that_cannot_be_played_are_refused_naming_the_flag(given, message):
   with pytest.raises(ValueError) as raised:
-    config_lib.build(**given)
+    configuration.build(**given)
   assert message in str(raised.value)
 
 
@@ -65,10 +65,10 @@ def test_the_dataset_levels_run_with_a_dataset_folder(tmp_path):
 def test_a_resumed_or_tested_run_keeps_its_exclusions_unless_told_otherwise(tmp_path):
   logdir = str(tmp_path)
   run_config.write(dmlab30_config(logdir=logdir, exclude_levels=','.join(DATASET + NATLAB)))
-  assert run_config.resolve(dict(logdir=logdir)).exclude_levels == ','.join(DATASET + NATLAB)
+  assert configuration.resolve(dict(logdir=logdir)).exclude_levels == ','.join(DATASET + NATLAB)
   # A machine with the dataset may play those levels: not a contradiction, as a network flag is.
-  changed = run_config.resolve(dict(logdir=logdir, exclude_levels=','.join(NATLAB),
-                                    dataset_path=logdir))
+  changed = configuration.resolve(dict(logdir=logdir, exclude_levels=','.join(NATLAB),
+                                       dataset_path=logdir))
   assert set(DATASET) <= set(levels_lib.test_levels(changed))
 
 

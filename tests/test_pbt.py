@@ -160,7 +160,7 @@ def test_a_decision_reaches_the_running_learner_and_survives_resume(tmp_path):
                                             '/device:CPU:0')
   assert resumed.hyperparameters.values() == pytest.approx(new)
   assert int(resumed.hyperparameters.decision.numpy()) == 1
-  ordinary = dataclasses.replace(config, pbt_member=-1)
+  ordinary = dataclasses.replace(config, pbt_member=-1, hyperparameter_directives=False)
   _, resumed, _ = learner_lib.learner_setup(ordinary, environments.environment_spec('synthetic/dmlab'),
                                             '/device:CPU:0')
   assert resumed.hyperparameters.learning_rate.numpy() == pytest.approx(1e-3)

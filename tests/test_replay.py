@@ -7,16 +7,15 @@ import numpy as np
 import pytest
 import tree
 
+import configuration
 from cue_environment import make_cue_environment
 import environments
 import experiment
 import networks
 from runtime import agents
-from runtime import config as config_lib
 from runtime import learner as learner_lib
 from runtime import prefetch
 from runtime import replay
-from runtime import run_config
 from runtime import trajectories
 from test_experiment import cue_config, episode_returns, random_batch
 
@@ -68,7 +67,7 @@ def unroll_batch(env_spec, agent, size, rng, unroll_length=4):
 
 def cue_agent():
   spec = make_cue_environment('test/cue', 0, False, None).spec
-  config = config_lib.build(level_name='synthetic/dmlab', network='shallow', use_lstm=True)
+  config = configuration.build(level_name='synthetic/dmlab', network='shallow', use_lstm=True)
   return spec, agents.build_agent(config, spec)
 
 
@@ -114,8 +113,8 @@ def test_batches_mix_the_share_and_replay_exactly_what_was_stored():
 
 def test_only_fresh_frames_count():
   spec, agent = cue_agent()
-  config = config_lib.build(level_name='synthetic/dmlab', network='shallow', unroll_length=4,
-                            batch_size=8, num_action_repeats=1)
+  config = configuration.build(level_name='synthetic/dmlab', network='shallow', unroll_length=4,
+                               batch_size=8, num_action_repeats=1)
   learner = learner_lib.Learner(agent, config)
   _, unrolls = unroll_batch(spec, agent, 8, np.random.default_rng(0))
   replayed = np.arange(8) >= 5
@@ -127,8 +126,8 @@ def test_only_fresh_frames_count():
 
 
 def test_the_memory_estimate_is_the_buffers_and_too_large_a_buffer_is_refused(tmp_path):
-  config = run_config.resolve(dict(logdir=str(tmp_path), level_name='atari/pong',
-                                   replay_proportion=0.5, replay_buffer_size=2000))
+  config = configuration.resolve(dict(logdir=str(tmp_path), level_name='atari/pong',
+                                      replay_proportion=0.5, replay_buffer_size=2000))
   spec = environments.environment_spec('atari/pong', config.env_config)
   agent = agents.build_agent(config, spec)
   example = trajectories.unroll_example(agent, spec, config.unroll_length)
@@ -153,7 +152,7 @@ def test_the_memory_estimate_is_the_buffers_and_too_large_a_buffer_is_refused(tm
 ])
 def test_bad_replay_flags_are_refused(given, message):
   with pytest.raises(ValueError, match=message):
-    config_lib.build(**given)
+    configuration.build(**given)
 
 
 def test_impala_learns_the_cue_task_with_half_of_each_batch_replayed(tmp_path):

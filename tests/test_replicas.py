@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import configuration
 from cue_environment import make_cue_environment
 import experiment
 from runtime import agents
-from runtime import config as config_lib
 from runtime import learner as learner_lib
 from runtime import prefetch
 from runtime import replicas
@@ -44,10 +44,10 @@ def first_values(variables, strategy):
 
 def setup(clip):
   spec = make_cue_environment('test/cue', 0, False, None).spec
-  config = config_lib.build(level_name='synthetic/dmlab', network='shallow', use_lstm=True,
-                            unroll_length=5, batch_size=4, num_action_repeats=1,
-                            gradient_clip_norm=clip, entropy_cost=0.01, learning_rate=0.01,
-                            epsilon=0.01)
+  config = configuration.build(level_name='synthetic/dmlab', network='shallow', use_lstm=True,
+                               unroll_length=5, batch_size=4, num_action_repeats=1,
+                               gradient_clip_norm=clip, entropy_cost=0.01, learning_rate=0.01,
+                               epsilon=0.01)
   one = learner_for(config, spec, None)
   strategy = replicas.make_strategy(2)
   two = learner_for(dataclasses.replace(config, learner_replicas=2), spec, strategy)
@@ -146,7 +146,7 @@ def test_impala_learns_the_cue_task_on_two_replicas(tmp_path):
 ])
 def test_bad_replica_flags_are_refused(given, message):
   with pytest.raises(ValueError, match=message):
-    config_lib.build(**given)
+    configuration.build(**given)
 
 
 def test_pong_trains_on_two_replicas_checkpoints_and_tests(tmp_path):

@@ -10,6 +10,7 @@ from absl import flags
 import pytest
 import tensorflow as tf
 
+import configuration
 from runtime import config as config_lib
 from runtime import run_config
 
@@ -18,24 +19,40 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def test_every_field_has_a_flag_with_its_default_and_type():
   flag_values = flags.FlagValues()
-  config_lib.define_flags(flag_values)
-  for field in dataclasses.fields(config_lib.Config):
+  configuration.define_flags(flag_values)
+  for field in dataclasses.fields(configuration.Config):
+    if not field.metadata['flag']:  # Decided by a feature, in the runtime's terms: no flag.
+      assert field.name not in flag_values, field.name
+      continue
     flag = flag_values[field.name]
     assert flag.default == field.default, field.name
     assert flag.help, field.name
     assert type(flag.parser.parse(str(field.default))) is field.type, field.name  # pylint: disable=unidiomatic-typecheck
   flag_values(['program', '--network=shallow', '--nouse_lstm', '--batch_size=2'])
-  assert config_lib.given_flags(flag_values) == dict(network='shallow', use_lstm=False, batch_size=2)
+  assert configuration.given_flags(flag_values) == dict(network='shallow', use_lstm=False, batch_size=2)
 
 
 def test_unknown_settings_are_refused():
   with pytest.raises(ValueError, match='unknown settings'):
-    config_lib.build(netwrok='deep')
+    configuration.build(netwrok='deep')
+
+
+def test_the_runtime_builds_alone_and_the_features_decide_in_its_terms():
+  runtime_only = config_lib.Configuration()
+  assert runtime_only.build().num_actors == 4
+  with pytest.raises(ValueError, match=r"unknown settings \['agent'\]"):
+    runtime_only.build(agent='a2c')
+  assert {'agent', 'pbt_population'} <= set(configuration.FIELDS) - set(runtime_only.fields)
+  assert 'a2c_sync' not in runtime_only.fields and 'pbt_member' not in runtime_only.fields
+  assert configuration.build(agent='a2c').synchronous_actors
+  assert not configuration.build(agent='a3c').synchronous_actors
+  assert configuration.build(pbt_member=0).hyperparameter_directives
+  assert not configuration.build().hyperparameter_directives
 
 
 def record_run(logdir, **given):
   """A run's config.json, as training writes it, and an empty checkpoint beside it."""
-  config = config_lib.build(logdir=str(logdir), **given)
+  config = configuration.build(logdir=str(logdir), **given)
   run_config.write(config)
   tf.train.Checkpoint(step=tf.Variable(1)).save(os.path.join(logdir, 'ckpt'))
   return config
@@ -44,12 +61,12 @@ def record_run(logdir, **given):
 def test_resumed_and_test_runs_take_the_runs_settings(tmp_path):
   record_run(tmp_path, level_name='atari/pong', network='deep', center_frames=True, he_init=True)
   for mode in ('train', 'test'):
-    config = run_config.resolve(dict(logdir=str(tmp_path), mode=mode))
+    config = configuration.resolve(dict(logdir=str(tmp_path), mode=mode))
     # Not the Atari preset's shallow network: the run's.
     assert (config.network, config.center_frames, config.he_init, config.level_name) == (
         'deep', True, True, 'atari/pong')
     assert config.unroll_length == 20  # Not a run setting: the preset, as for a new run.
-  config = run_config.resolve(dict(logdir=str(tmp_path), mode='test', network='deep'))
+  config = configuration.resolve(dict(logdir=str(tmp_path), mode='test', network='deep'))
   assert config.network == 'deep'  # Given, and agreeing with the run's.
 
 
@@ -64,29 +81,29 @@ def test_resumed_and_test_runs_take_the_runs_settings(tmp_path):
 def test_a_flag_that_contradicts_the_run_is_refused(tmp_path, given, message, mode):
   record_run(tmp_path, level_name='atari/pong', network='deep', center_frames=True)
   with pytest.raises(ValueError, match=message.format(logdir=tmp_path)):
-    run_config.resolve(dict(logdir=str(tmp_path), mode=mode, **given))
+    configuration.resolve(dict(logdir=str(tmp_path), mode=mode, **given))
 
 
 def test_a_run_from_before_config_json_uses_the_flags_with_a_warning(tmp_path, caplog):
   record_run(tmp_path, level_name='atari/pong', network='deep')
   os.remove(tmp_path / run_config.FILE_NAME)
   with caplog.at_level('WARNING'):
-    config = run_config.resolve(dict(logdir=str(tmp_path), mode='test', level_name='atari/pong'))
+    config = configuration.resolve(dict(logdir=str(tmp_path), mode='test', level_name='atari/pong'))
   assert config.network == 'shallow'  # The flags' (the preset's): nothing to check them against.
   assert 'could not be checked' in caplog.text
 
 
 def test_the_recorded_configuration_is_the_whole_config(tmp_path):
-  config = config_lib.build(logdir=str(tmp_path), level_name='atari/pong', seed=5)
+  config = configuration.build(logdir=str(tmp_path), level_name='atari/pong', seed=5)
   run_config.write(config)
   with open(tmp_path / run_config.FILE_NAME) as f:
-    assert config_lib.build(**json.load(f)) == config
+    assert configuration.build(**json.load(f)) == config
 
 
 @pytest.mark.parametrize('logdir', ['/proc/impala_logdir', '/dev/null/impala_logdir'])
 def test_a_logdir_that_cannot_be_written_is_refused(logdir):
   with pytest.raises(ValueError, match=f'--logdir={logdir} cannot be created or written'):
-    run_config.resolve(dict(logdir=logdir))
+    configuration.resolve(dict(logdir=logdir))
 
 
 def run_program(*args):
@@ -118,13 +135,13 @@ def test_test_mode_runs_with_the_runs_network_and_refuses_another(tmp_path):
 
 
 def test_atari57_takes_the_papers_multi_task_agent_and_warns_of_departures(caplog):
-  config = config_lib.build(level_name='atari57', num_actors=57)
+  config = configuration.build(level_name='atari57', num_actors=57)
   assert (config.network, config.use_lstm, config.atari_full_action_space, config.unroll_length,
           config.entropy_cost, config.gradient_clip_norm, config.total_environment_frames) == (
               'deep', False, True, 20, 0.01, 40., 57 * 200_000_000)
   with caplog.at_level('WARNING'):
-    config = config_lib.build(level_name='atari57', num_actors=57, network='shallow')
+    config = configuration.build(level_name='atari57', num_actors=57, network='shallow')
   assert config.network == 'shallow'  # Allowed, with a warning naming it.
   assert "--network=shallow departs from the paper's Atari-57 multi-task agent (deep)" in caplog.text
-  single = config_lib.build(level_name='atari/pong')
+  single = configuration.build(level_name='atari/pong')
   assert (single.network, single.atari_full_action_space) == ('shallow', False)  # The experts'.

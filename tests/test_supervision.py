@@ -110,12 +110,12 @@ class FinishedProcess:
 
 
 def test_local_cluster_tasks_are_started_to_end_with_it(monkeypatch, tmp_path):
+  import configuration  # pylint: disable=import-outside-toplevel
   from runtime import local_cluster  # pylint: disable=import-outside-toplevel
-  from runtime import run_config  # pylint: disable=import-outside-toplevel
   FinishedProcess.started = []
   monkeypatch.setattr(local_cluster.subprocess, 'Popen', FinishedProcess)
-  config = run_config.resolve(dict(logdir=str(tmp_path), level_name='atari/pong', num_actors=2,
-                                   local_cluster=True))
+  config = configuration.resolve(dict(logdir=str(tmp_path), level_name='atari/pong', num_actors=2,
+                                      local_cluster=True))
   assert local_cluster.run_local_cluster(config, program='experiment.py') == 0
   assert len(FinishedProcess.started) == 1 + config.num_actor_tasks
   for _, kwargs in FinishedProcess.started:
