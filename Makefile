@@ -42,7 +42,7 @@ dmlab-packages:
 	fi
 
 LOGDIR ?= /tmp/agent/pong
-# IMPALA on Atari Pong with the recipe that learns on a 2-core machine (README, "Learning": the
+# IMPALA on Atari Pong with the recipe that learns on a 2-core machine (docs/pong_learning.md: the
 # paper's Atari settings but for centred frames, unroll 10, batch 8, learning rate 0.002 falling
 # linearly to 0 over 15M frames, RMSProp epsilon 0.001, entropy cost 0.005, half of each batch
 # replayed and training games started with 1 to 30 no-ops), in the actor layout it was measured

@@ -1,5 +1,5 @@
 """What a run's learner did before and around its take-off: for reading why identical runs of one
-recipe learn at different times (the README's "Learning").
+recipe learn at different times (docs/pong_learning.md).
 
     .venv/bin/python benchmarks/learning_diagnostics.py /tmp/agent/table2/vtrace_replay0_seed1 ... \
         [--bin_frames=500000] [--figure=benchmarks/results/learning_diagnostics.png]

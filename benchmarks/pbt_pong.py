@@ -4,12 +4,12 @@
         [--ready_episodes=50]
     .venv/bin/python benchmarks/pbt_pong.py --plot_only
 
-Trains `--population` members with the README's learning recipe for all PBT does not tune (centred
-frames, unroll 10, batch 8, the paper's Atari values otherwise; learning rate, entropy cost and RMSProp
-epsilon drawn and evolved by PBT), each 16 actors in 2 processes of 8 with 2 threads, so the members
-share the 2 cores. As the recipe's runs, the learning rate anneals over the paper's 200M frames, and
-the run is stopped (Ctrl-C's signal: every member checkpoints) once each member has `--frames`.
-Burn-in and readiness are the paper's scaled down: `--burn_in` frames, a decision every
+Trains `--population` members with docs/pong_learning.md's first recipe for all PBT does not tune
+(centred frames, unroll 10, batch 8, the paper's Atari values otherwise; learning rate, entropy cost
+and RMSProp epsilon drawn and evolved by PBT), each 16 actors in 2 processes of 8 with 2 threads, so
+the members share the 2 cores. As the recipe's runs, the learning rate anneals over the paper's 200M
+frames, and the run is stopped (Ctrl-C's signal: every member checkpoints) once each member has
+`--frames`. Burn-in and readiness are the paper's scaled down: `--burn_in` frames, a decision every
 `--ready_episodes` episodes (the paper: 20M and 5,000).
 
 The first values are Table D.1's draws, whose learning rates span 5e-6 to 5e-3: with 4 members and

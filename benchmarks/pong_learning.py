@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/pong_learning.py --frames=12000000 --num_actors=64
     .venv/bin/python benchmarks/pong_learning.py --agent=a3c --name=pong_learning_a3c ...
 
-`make train`'s settings, which reach +18 within 12M frames on a 2-core machine (the README's
-"Learning" has the runs and says what each change from the paper's Atari settings does):
+`make train`'s settings, which reach +18 within 12M frames on a 2-core machine (docs/pong_learning.md
+has the runs and says what each change from the paper's Atari settings does):
 
     .venv/bin/python benchmarks/pong_learning.py \
         --name=pong_learning_unroll10_batch8_lr0.002_epsilon0.001_entropy0.005_centered_replay0.5 \
@@ -19,8 +19,8 @@ how many of the network's ReLU units never fire on Pong's frames (dead units lea
 `--plot_only` redraws them from an earlier run's logdir. `--compare` draws the mean-return curves of
 every run in benchmarks/results (pong_learning*.csv, or those named by `--runs`) in one figure,
 `--figure`.png (beyond six settings, a panel per setting over the others in grey), and prints the
-README's runs table: when each run first reached `--target` within `--frames`, and how many did;
-`--equal_frames` cuts the curves at the shortest run's frames:
+runs table of docs/pong_learning.md: when each run first reached `--target` within `--frames`, and
+how many did; `--equal_frames` cuts the curves at the shortest run's frames:
 
     .venv/bin/python benchmarks/pong_learning.py --compare --equal_frames --figure=pong_agents \
         --runs=pong_learning,pong_learning_a2c,pong_learning_a3c
@@ -306,8 +306,8 @@ def describe(name):
 
 
 def runs_table(runs):
-  """The README's runs table (Markdown): when each run first reached the target, within --frames,
-  and the share of its games won 21-0 in the last 2M frames of that budget."""
+  """The runs table of docs/pong_learning.md (Markdown): when each run first reached the target,
+  within --frames, and the share of its games won 21-0 in the last 2M frames of that budget."""
   lines = [f'| run | +{FLAGS.target:g} first at | mean return at {FLAGS.frames / 1e6:g}M frames | '
            f'training time to {FLAGS.frames / 1e6:g}M frames | games won 21-0 in the last 2M frames |',
            '|---|---|---|---|---|']

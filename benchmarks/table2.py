@@ -4,13 +4,13 @@
     .venv/bin/python benchmarks/table2.py --cells=vtrace:0,none:0.5 --seeds=2
     .venv/bin/python benchmarks/table2.py --plot_only
 
-Each cell trains IMPALA on Atari Pong with the learning recipe the README documents (RECIPE: centred
-frames, unroll 10, batch 8, learning rate 0.002, RMSProp epsilon 0.001, the paper's Atari settings
-otherwise; 64 actors, 8 threads, 8 environments a process) and one of the paper's corrections
-(`--correction`: vtrace, one_step_is, epsilon, none), without replay or with half of each batch
-replayed from a buffer of 10,000 unrolls (`--replay_proportion=0.5`), for `--frames` environment
-frames; then it is stopped as Ctrl-C would. Cells run one at a time, each written to the CSV as it
-ends, so an interrupted grid resumes where it stopped.
+Each cell trains IMPALA on Atari Pong with the first learning recipe of docs/pong_learning.md
+(RECIPE: centred frames, unroll 10, batch 8, learning rate 0.002, RMSProp epsilon 0.001, the paper's
+Atari settings otherwise; 64 actors, 8 threads, 8 environments a process) and one of the paper's
+corrections (`--correction`: vtrace, one_step_is, epsilon, none), without replay or with half of
+each batch replayed from a buffer of 10,000 unrolls (`--replay_proportion=0.5`), for `--frames`
+environment frames; then it is stopped as Ctrl-C would. Cells run one at a time, each written to the
+CSV as it ends, so an interrupted grid resumes where it stopped.
 
 benchmarks/results/table2.csv: correction, replay, seed, frames, final mean return (last 100
 episodes), mean |log rho| over the run (fresh and replayed unrolls, and each apart: how off-policy the

@@ -4,8 +4,8 @@ The image can only be built where Docker runs. Meanwhile these checks keep it ho
 is pinned, DeepMind Lab comes from the recipe copied into docker/dmlab_recipe/ (a pinned commit,
 Debian's Bazel) and its wheel is installed by `make install`, the project is installed with the same
 pins as `make` (requirements.txt), what it copies exists and is not excluded by .dockerignore, it runs
-the test suite, and its default command, like every `experiment.py` command line in the README, uses
-only flags experiment.py defines, with values they accept.
+the test suite, and its default command, like every `experiment.py` command line in the README and
+docs/, uses only flags experiment.py defines, with values they accept.
 """
 import collections
 import filecmp
@@ -20,12 +20,12 @@ import shlex
 from absl import flags
 import pytest
 
-from runtime import config as config_lib
+import configuration
 from runtime import presets
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGS = flags.FLAGS
-config_lib.define_flags()  # experiment.py's flags, checked here.
+configuration.define_flags()  # experiment.py's flags, checked here.
 RECIPE = 'docker/dmlab_recipe'
 # Where the recipe comes from: the shared folder beside the repository on the project's machines.
 SHARED_DMLAB = os.path.join(REPO, '..', 'shared', 'dmlab')
@@ -35,6 +35,8 @@ DMLAB_COMMIT = 'b1db91af5b4d2f3a24466f4632a3e5e1b0829cca'
 RECIPE_OUTPUTS = ('work', 'wheel')
 SHELL_OPERATOR = re.compile(r'^[();<>|&]+$')
 README_SECTION = '## Reproducing the paper'
+# Where the README's DMLab-30 run across machines (its learner and actors) moved.
+CLUSTER_PAGE = 'docs/cluster.md'
 # The original release's DMLab-30 settings (its README; SPEC.md, Hyperparameters).
 DMLAB30_SETTINGS = {
     'num_actors': '150', 'batch_size': '32', 'entropy_cost': '0.0033391318945337044',
@@ -260,6 +262,13 @@ def readme_section(text, heading):
   return text[start:] if end == -1 else text[start:end]
 
 
+def documentation():
+  """The text of the README and of every docs/ page."""
+  pages = ['README.md'] + sorted(os.path.relpath(path, REPO)
+                                 for path in glob.glob(os.path.join(REPO, 'docs', '*.md')))
+  return [read(page) for page in pages]
+
+
 def code_blocks(markdown):
   return re.findall(r'```(?:sh|bash|shell|console)\n(.*?)```', markdown, flags=re.DOTALL)
 
@@ -454,28 +463,33 @@ def test_default_command_trains_briefly_then_tests_with_defined_flags(dockerfile
 
 def test_readme_experiment_commands_use_defined_flags_and_accepted_values():
   readme = read('README.md')
-  commands = [command for block in code_blocks(readme) for command in experiment_commands(block)]
+  commands = [command for text in documentation() for block in code_blocks(text)
+              for command in experiment_commands(block)]
   reproducing = [command for block in code_blocks(readme_section(readme, README_SECTION))
                  for command in experiment_commands(block)]
   assert len(reproducing) >= 8, f'the README\'s "{README_SECTION}" has too few experiment.py commands'
   problems = [f'experiment.py {" ".join(command)}\n    {problem}'
               for command in commands for problem in flag_problems(command)]
-  assert not problems, 'README commands experiment.py would refuse:\n' + '\n'.join(problems)
+  assert not problems, 'README and docs/ commands experiment.py would refuse:\n' + '\n'.join(problems)
 
 
 def test_readme_runs_only_modules_that_exist():
   modules = [module for block in code_blocks(read('README.md')) for module in python_modules(block)]
   assert 'dmlab30.report' in modules and 'atari57.report' in modules
+  modules += [module for text in documentation() for block in code_blocks(text)
+              for module in python_modules(block)]
   assert [module for module in modules if importlib.util.find_spec(module) is None] == []
 
 
 def test_readme_uses_the_papers_settings():
   section = readme_section(read('README.md'), README_SECTION)
-  commands = [flag_values(command) for block in code_blocks(section)
+  commands = [flag_values(command) for block in code_blocks(section + '\n' + read(CLUSTER_PAGE))
               for command in experiment_commands(block)]
   dmlab30_training = [c for c in commands if c.get('level_name') == 'dmlab30'
                       and c.get('mode', 'train') == 'train' and c.get('job_name') != 'actor']
-  assert len(dmlab30_training) >= 2  # On one machine, and the learner across machines.
+  # On one machine (the README), and the learner across machines (the cluster page).
+  assert [c.get('job_name') for c in dmlab30_training].count(None) >= 1
+  assert [c.get('job_name') for c in dmlab30_training].count('learner') >= 1
   for command in dmlab30_training:
     assert {name: command.get(name) for name in DMLAB30_SETTINGS} == DMLAB30_SETTINGS
     assert command.get('network', FLAGS['network'].default) == 'deep'

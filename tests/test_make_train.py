@@ -1,12 +1,12 @@
-"""`make train`: the program accepts its flags, and they are the recipe the README's runs measured."""
+"""`make train`: the program accepts its flags, and they are the recipe the documented runs measured
+(docs/pong_learning.md)."""
 import os
 import re
 import shlex
 
 from absl import flags
 
-from runtime import config as config_lib
-from runtime import run_config
+import configuration
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -26,9 +26,9 @@ def train_arguments():
 
 def test_make_train_gives_flags_the_program_accepts(tmp_path):
   flag_values = flags.FlagValues()
-  config_lib.define_flags(flag_values)
+  configuration.define_flags(flag_values)
   flag_values(['experiment.py', *train_arguments(), f'--logdir={tmp_path}'])
-  config = run_config.resolve(config_lib.given_flags(flag_values))
+  config = configuration.resolve(configuration.given_flags(flag_values))
   assert (config.level_name, config.agent, config.network, config.center_frames) == (
       'atari/pong', 'impala', 'shallow', True)
   assert (config.entropy_cost, config.replay_proportion, config.correction) == (0.005, 0.5, 'vtrace')
@@ -36,9 +36,10 @@ def test_make_train_gives_flags_the_program_accepts(tmp_path):
   assert (config.train_noop_max, config.total_environment_frames) == (30, 15_000_000)
 
 
-def test_make_train_trains_the_command_of_the_readmes_runs():
-  learning = read('README.md').split('- **Learning**', 1)[1]
-  command = learning.split('```sh', 1)[1].split('```', 1)[0]
+def test_make_train_trains_the_command_of_the_documented_runs():
+  page = read(os.path.join('docs', 'pong_learning.md'))
+  runs = page.split("\n## The runs of make train's recipe\n", 1)[1]
+  command = runs.split('```sh', 1)[1].split('```', 1)[0]
   extra = re.search(r'--extra=(\S+)', command).group(1).split(',')
   # The actor layout the runs had: benchmarks/pong_learning.py's defaults.
   source = read(os.path.join('benchmarks', 'pong_learning.py'))
