@@ -7,6 +7,7 @@ Here they become one `Config`, and the features' decisions and checks join the r
 
     define_flags()   an absl flag for every setting
     given_flags()    {name: value} of the flags given
+    with_cluster_settings(given)  those and a cluster task's role from TF_CONFIG or Slurm
     build(**given)   a checked Config, or a ValueError naming the flag
     resolve(given)   the same, with the settings of the run recorded in --logdir (runtime.run_config)
 """
@@ -30,6 +31,7 @@ FIELDS = CONFIGURATION.fields
 RUN_SETTINGS = CONFIGURATION.run_settings
 define_flags = CONFIGURATION.define_flags
 given_flags = CONFIGURATION.given_flags
+with_cluster_settings = CONFIGURATION.with_cluster_settings
 build = CONFIGURATION.build
 
 

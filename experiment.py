@@ -21,8 +21,9 @@ Flags keep the original's names and defaults (DeepMind Lab settings); each is de
 checks, beside the code that reads it (runtime/config.py, baselines/settings.py, pbt/settings.py),
 and configuration.py assembles them. For `atari/*` and `atari57`, flags not given on the command
 line take the paper's Atari values. `--agent` chooses a baseline of the paper instead of IMPALA
-(baselines/); `--job_name` and `--task` run one task of a cluster, `--local_cluster` all of them on
-this machine; `--pbt_population` trains a population with population-based training (pbt/).
+(baselines/); `--job_name` and `--task` run one task of a cluster (or TF_CONFIG, or Slurm with
+`--cluster=slurm`, say which: runtime/schedulers.py), `--local_cluster` all of them on this machine;
+`--pbt_population` trains a population with population-based training (pbt/).
 The machinery lives in runtime/ (its docstring draws the data flow).
 """
 import os
@@ -99,18 +100,21 @@ def log_learner_device(config):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  # Before TensorFlow starts: logical CPU devices for the learner's replicas when no GPU is visible.
-  given = configuration.given_flags()
+  try:  # A cluster task's role and addresses: flags, or TF_CONFIG or Slurm (runtime/schedulers.py).
+    given = configuration.with_cluster_settings(configuration.given_flags())
+  except ValueError as e:  # A bad setting: one line saying which and why, not the usage text.
+    sys.exit(f'Error: {e}')
   # A PBT member or a --local_cluster task ends with the process that started it: a learner as on
   # Ctrl-C (its last checkpoint); an actor task, which keeps nothing, at once, as when an actor dies.
   supervision.end_with_parent(signal.SIGKILL if given.get('job_name') == 'actor' else signal.SIGINT)
+  # Before TensorFlow starts: logical CPU devices for the learner's replicas when no GPU is visible.
   replicas.configure_devices(given.get('learner_replicas', 1))
   try:
     if given.get('mode') == 'test':  # A population's logdir: its fittest member, or --pbt_member.
       given = dict(given, logdir=pbt_population.test_logdir(given))
     config = configuration.resolve(given)
-  except ValueError as e:
-    raise app.UsageError(str(e)) from None
+  except ValueError as e:  # A bad setting: one line saying which and why, not the usage text.
+    sys.exit(f'Error: {e}')
   startup.spend_first_run_notice()  # After the devices (it starts TensorFlow's runtime) and the flags.
   try:
     if config.pbt_population and config.mode == 'train':

@@ -28,6 +28,7 @@ import networks
 from runtime import levels as levels_lib
 from runtime import presets
 from runtime import replay
+from runtime import schedulers
 import vtrace
 
 # Checks a setting's value must pass: (what the message says, the test).
@@ -65,8 +66,18 @@ class Config:
                                "'' picks a free port on localhost.")
   num_actor_tasks: int = setting(0, 'Actor processes; actor task i plays actors i, i + N, ... 0: one '
                                  'per actor, as the original.')
-  learner_timeout_secs: float = setting(600., 'How long an actor waits for an unreachable learner.',
-                                        check=POSITIVE)
+  learner_timeout_secs: float = setting(
+      600., 'How long an actor task waits for an unreachable learner before it gives up.',
+      check=POSITIVE)
+  cluster: str = setting(
+      'auto', "Where a cluster task's role and addresses come from (runtime/schedulers.py): 'flags' "
+      "(--job_name, --task, --learner_address, --actor_address, --num_actor_tasks); 'tf_config' "
+      "(the TF_CONFIG variable, as Kubernetes' TFJob sets it); 'slurm' (an srun job step: task 0 the "
+      "learner, the others actors); 'auto': tf_config when TF_CONFIG is set, else flags.",
+      choices=schedulers.SOURCES)
+  slurm_port_base: int = setting(
+      8001, "--cluster=slurm: the learner's port on its node; an actor task listens on this port "
+      'plus its local task id on its node.', check=POSITIVE)
   local_cluster: bool = setting(False, 'Start the learner and the actor tasks as processes on this '
                                 'machine, restart actor tasks that die, and stop them all together.')
   total_environment_frames: int = setting(
@@ -216,6 +227,11 @@ class Configuration:
     return {name: flag_values[name].value for name in self.fields
             if name in flag_values and not flag_values[name].using_default_value}
 
+  def with_cluster_settings(self, given):
+    """`given` and the role and addresses TF_CONFIG or Slurm give this task (runtime.schedulers)."""
+    value = lambda name: given.get(name, self.fields[name].default)
+    return {**given, **schedulers.cluster_settings(given, value('cluster'), value('slurm_port_base'))}
+
   def build(self, **given):
     """The checked Config of the settings `given`; ValueError, naming the flag, for a bad value.
 
@@ -246,21 +262,15 @@ class Configuration:
     return config
 
 
-def _check_address(flag, address):
-  host, _, port = address.rpartition(':')
-  if not host or not port.isdigit() or not 0 < int(port) < 65536:
-    raise ValueError(f'--{flag} must be host:port, got {address!r}')
-
-
 def _check_distributed(values):
   if not 0 < values['num_actor_tasks'] <= values['num_actors']:
     raise ValueError(f'--num_actor_tasks must be in [1, --num_actors={values["num_actors"]}], '
                      f'got {values["num_actor_tasks"]}')
-  _check_address('learner_address', values['learner_address'])
-  if values['actor_address']:
-    _check_address('actor_address', values['actor_address'])
+  for name in ('learner_address', 'actor_address'):  # A cluster task's hosts must resolve.
+    if values[name]:
+      schedulers.check_address(values[name], f'--{name}', resolve=values['task'] != -1)
   if values['task'] == -1:
-    return  # Training on this machine, or --local_cluster starting the tasks.
+    return  # Training on this machine, or --local_cluster starting the tasks on this machine.
   if values['local_cluster']:
     raise ValueError('--local_cluster starts the tasks itself: leave --task at -1')
   if values['mode'] != 'train':
