@@ -26,9 +26,11 @@ Modules, roughly in that order:
   replicas.py       one learner over several devices (tf.distribute)
   training_loop.py  the learner's loop: train, report, checkpoint
   progress.py       episodes and summaries to TensorBoard, episodes.csv and the console; stopping
+  arrivals.py       which actors' unrolls arrive, which fell silent, and what faults lost between
   curves.py         learning_curve.png, redrawn as the run trains
   one_machine.py    train on this machine
   cluster.py        the learner and actor tasks over TensorFlow's distributed runtime
+  schedulers.py     a cluster task's role and addresses from TF_CONFIG (Kubernetes) or Slurm
   local_cluster.py  --local_cluster: those tasks as processes of this machine, supervised
   supervision.py    programs started by this one (tasks, PBT members) end with it, even if it is killed
   evaluation.py     test mode

@@ -29,8 +29,11 @@ from runtime import trajectories
 from runtime import training_loop
 
 SHARED_DEVICE = '/job:learner/replica:0/task:0/device:CPU:0'
-_RUNNING, _FINISHED = 1, 2
+# The learner's run state, which actor tasks poll: 0 before it has published its weights.
+_RUNNING, _FINISHED, _STOPPED = 1, 2, 3  # _STOPPED: ended before its budget (a signal, an error).
 _ACTOR_POLL_SECS = 2.
+_MAX_RETRY_SECS = 10.
+KEEPALIVE_SECS = 10  # The longest wait between an actor task's attempts to reach the learner.
 
 
 class SharedWeights:
@@ -78,20 +81,27 @@ class LearnerUnreachableError(RuntimeError):
 
 
 def wait_for_learner(address, timeout):
-  """Waits until the learner's port accepts connections; LearnerUnreachableError after `timeout` s."""
+  """Waits until the learner's port accepts connections, trying again after 1, 2, 4, ... s (at most
+  _MAX_RETRY_SECS) and saying so; LearnerUnreachableError after `timeout` s."""
   host, _, port = address.rpartition(':')
   deadline = time.monotonic() + timeout
+  wait = 1.
   while True:
     try:
       with socket.create_connection((host, int(port)), timeout=2):
         return
-    except OSError:
-      if time.monotonic() > deadline:
+    except OSError as e:
+      left = deadline - time.monotonic()
+      if left <= 0:
         raise LearnerUnreachableError(
             f'no learner answered at --learner_address={address} within {timeout:g} s '
             '(--learner_timeout_secs): start it first (--job_name=learner --task=0) or check the '
             'address') from None
-      time.sleep(1)
+      wait = min(wait, left)
+      logging.warning('The learner at %s is not reachable (%s): trying again in %.0f s, giving up '
+                      'in %.0f s (--learner_timeout_secs).', address, e.strerror or e, wait, left)
+      time.sleep(wait)
+      wait = min(2 * wait, _MAX_RETRY_SECS)
 
 
 def _free_port():
@@ -102,6 +112,10 @@ def _free_port():
 
 def run_learner_task(config):
   """The learner process: serves the queue and the weights, trains, checkpoints."""
+  port = config.learner_address.rpartition(':')[2]
+  logging.warning('The learner\'s TensorFlow server listens on port %s of every network interface '
+                  'of this machine and runs any TensorFlow graph sent to it, unauthenticated: keep '
+                  'the port closed to all but the actor machines (README, "Security").', port)
   run_config.write(config)
   env_spec = environments.environment_spec(levels_lib.actor_levels(config)[0], config.env_config)
   tf.config.experimental_connect_to_cluster(
@@ -114,8 +128,7 @@ def run_learner_task(config):
   weights = SharedWeights(agent.trainable_variables)
   weights.publish()
   weights.set_state(_RUNNING)
-  logging.info('Learner serving at %s (TensorFlow servers listen on every interface: keep the '
-               'cluster on a private network).', config.learner_address)
+  logging.info('Learner serving at %s.', config.learner_address)
   stop = progress.Stop()
   restore_signals = progress.handle_signals(stop)
   prefetcher = prefetch.Prefetcher(trajectory_queue, example, config.batch_size,
@@ -125,23 +138,29 @@ def run_learner_task(config):
     frames = training_loop.run_learner(config, learner, prefetcher, checkpoints, stop,
                                        after_step=weights.publish)
   finally:
-    if int(learner.num_env_frames.numpy()) >= config.total_environment_frames:
-      weights.set_state(_FINISHED)  # Before the queue closes, so actors take it for the end.
+    # Before the queue closes, so that actor tasks take it for the end and stop.
+    finished = int(learner.num_env_frames.numpy()) >= config.total_environment_frames
+    weights.set_state(_FINISHED if finished else _STOPPED)
     trajectory_queue.close(cancel_pending_enqueues=True)
     prefetcher.close()
     restore_signals()
-  if frames >= config.total_environment_frames:
-    time.sleep(_ACTOR_POLL_SECS * 2)  # Serve the state a little longer, for actors to read it.
+  time.sleep(_ACTOR_POLL_SECS * 2)  # Serve the state a little longer, for actor tasks to read it.
   return frames
 
 
 def run_actor_task(config, env_factory=environments.create_environment):
   """An actor process: plays its actors with the learner's latest weights, feeding its queue.
 
-  If the learner goes away, this process waits for it to come back (up to learner_timeout_secs) and
-  restarts itself to reconnect: TensorFlow's remote contexts do not survive a restarted server.
+  If the learner goes away, this process starts itself again and waits for the learner to come back
+  (up to learner_timeout_secs): TensorFlow's remote contexts do not survive a restarted server or a
+  connection the server dropped. It ends when the learner has finished or was stopped.
   """
   actor_ids = list(range(config.task, config.num_actors, config.num_actor_tasks))
+  # gRPC's keepalive pings, on this process's channels to the learner: a connection whose far end is
+  # gone without a word (the learner killed while this host was cut off) fails its calls within
+  # KEEPALIVE_SECS * 2, where a call would otherwise wait on it for ever (measured).
+  os.environ.setdefault('TF_GRPC_DEFAULT_OPTIONS', f'grpc.keepalive_time_ms={KEEPALIVE_SECS * 1000},'
+                        f'grpc.keepalive_timeout_ms={KEEPALIVE_SECS * 1000}')
   wait_for_learner(config.learner_address, config.learner_timeout_secs)
   job = f'actor_{config.task}'
   address = config.actor_address or f'localhost:{_free_port()}'
@@ -152,7 +171,7 @@ def run_actor_task(config, env_factory=environments.create_environment):
   stop = progress.Stop()
   restore_signals = progress.handle_signals(stop)
   pool = None
-  finished = False
+  state = _RUNNING
   try:
     env_spec = groups[0].process.spec
     agent = agents.build_agent(config, env_spec)
@@ -189,15 +208,15 @@ def run_actor_task(config, env_factory=environments.create_environment):
         pass
       if time.monotonic() - last_poll > _ACTOR_POLL_SECS:
         last_poll = time.monotonic()
-        finished = weights.state() == _FINISHED
-        if finished:
+        state = weights.state()
+        if state in (_FINISHED, _STOPPED):
           stop.event.set()
   except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.InternalError,
           tf.errors.CancelledError) as e:
     stop.fail(e)
-    if isinstance(e, tf.errors.CancelledError):  # The learner closed its queue: has it finished?
+    if isinstance(e, tf.errors.CancelledError):  # The learner closed its queue: has it ended?
       try:
-        finished = weights.state() == _FINISHED
+        state = weights.state()
       except tf.errors.OpError:
         pass
   finally:
@@ -205,13 +224,15 @@ def run_actor_task(config, env_factory=environments.create_environment):
       pool.close()
     restore_signals()
     acting.close_environments(groups)
-  if finished:
-    logging.info('The learner has finished: stopping.')
-  if finished or stop.error is None:
+  if state in (_FINISHED, _STOPPED):
+    logging.info('The learner has %s: stopping.', 'finished' if state == _FINISHED else
+                 'stopped before its frame budget (a signal or an error ended it)')
+    return
+  if stop.error is None:
     return
   if isinstance(stop.error, (tf.errors.OpError, dynamic_batching.BatcherClosedError)):
-    logging.warning('Lost the learner (%s); reconnecting when it is back.',
+    logging.warning('Lost the learner (%s): starting again, to reconnect when it is back.',
                     str(stop.error).splitlines()[0][:200])
-    wait_for_learner(config.learner_address, config.learner_timeout_secs)
+    # At once: the new process imports TensorFlow while the learner comes back, then waits for it.
     os.execv(sys.executable, [sys.executable] + sys.argv)
   raise stop.error

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 import atari57
 import dmlab30
+from runtime import arrivals
 from runtime import curves
 from runtime import levels as levels_lib
 
@@ -34,27 +35,13 @@ class Monitor:
     self._last_report = (self._start, None)
     self._first_report = None  # (time, frames) of the first report: the rate for the time left.
     self._curve = curves.CurvePainter(config.logdir, config.level_name, config.network)
-    self._last_seen = {}  # Actor index -> when its last unroll was trained on.
-    self._silent = set()
+    self.arrivals = arrivals.Arrivals(silent_after_secs=10 * config.summary_secs)
     self._excluded = levels_lib.excluded_levels(config)  # Fixed for the run: read once.
     self._played = set(levels_lib.actor_levels(config))
 
   def actors(self, batch):
-    """Notes which actors sent the batch's unrolls, and logs those that come back."""
-    now = time.monotonic()
-    for actor in np.unique(np.asarray(batch.actor)).tolist():
-      if actor in self._silent:
-        self._silent.discard(actor)
-        logging.info('Actor %d is sending unrolls again.', actor)
-      self._last_seen[actor] = now
-
-  def _check_silent_actors(self, now):
-    limit = 10 * self._config.summary_secs
-    for actor, seen in self._last_seen.items():
-      if actor not in self._silent and now - seen > limit:
-        self._silent.add(actor)
-        logging.warning('Actor %d has sent nothing for %.0f s; training goes on with the others.',
-                        actor, now - seen)
+    """Notes which actors sent the batch's fresh unrolls, and what went missing (runtime.arrivals)."""
+    self.arrivals.record(batch)
 
   def episodes(self, batch, frames):
     """Records the episodes that ended in a batch (those marked done after its first step)."""
@@ -83,12 +70,14 @@ class Monitor:
     if last_frames is not None and now - last_time < self._config.summary_secs:
       return
     self._last_report = (now, frames)
-    self._check_silent_actors(now)
+    self.arrivals.check_silent()
     fps = 0. if last_frames is None else (frames - last_frames) / (now - last_time)
     with self._writer.as_default(step=frames):
       for name, value in terms.items():
         tf.summary.scalar(f'learner/{name}', value)
       tf.summary.scalar('learner/frames_per_second', fps)
+      tf.summary.scalar('actors/lost_frames', self.arrivals.lost_frames)
+      tf.summary.scalar('actors/cut_episodes', self.arrivals.cut_episodes)
       score = self.human_normalized_score()
       if score is not None:
         tf.summary.scalar(f'{self._config.level_name}/human_normalized_score', score)

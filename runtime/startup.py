@@ -6,7 +6,8 @@ machine without a GPU, 'failed call to cuInit: ... CUDA error' as an error when 
 which reads as a failure; on CPUs without AVX-512, oneDNN's data-type notice, also as an error, at the
 first training step). This module imports TensorFlow and lists its GPUs with the process's stderr
 captured, then passes on every line but those notices; it also drops the line TensorFlow's checkpoint
-saver logs at every save. Nothing here imports TensorFlow at import time.
+saver logs at every save and the session configuration a cluster task logs when it connects. Nothing
+here imports TensorFlow at import time.
 """
 import contextlib
 import logging
@@ -26,6 +27,8 @@ NOTICES = (
 NO_DRIVER_NOTICES = ('failed call to cuInit',)
 # TensorFlow's checkpoint saver logs this through absl, as the program logs, at every checkpoint.
 CHECKPOINT_NOTICE = 'Sharding callback duration'
+# A cluster task's connect_to_cluster logs its whole session configuration, 20 lines of protobuf.
+SESSION_CONFIG_NOTICE = 'default session config'
 # On CPUs without AVX-512, oneDNN says once per process, as an error, that it leaves some data types
 # to Eigen; it would say so at the first training or inference step. spend_first_run_notice provokes
 # it while the capture is on, so that the process has spent it.
@@ -67,11 +70,16 @@ def import_tensorflow_quietly():
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
     found.extend(tf.config.list_physical_devices('GPU'))
   logging.getLogger('absl').addFilter(_keep_unless_checkpoint_notice)  # Added once however often.
+  logging.getLogger('tensorflow').addFilter(_keep_unless_session_config)
   return found
 
 
 def _keep_unless_checkpoint_notice(record):
   return not str(record.msg).startswith(CHECKPOINT_NOTICE)
+
+
+def _keep_unless_session_config(record):
+  return not str(record.msg).startswith(SESSION_CONFIG_NOTICE)
 
 
 def spend_first_run_notice():
