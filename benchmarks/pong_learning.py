@@ -3,17 +3,18 @@
     .venv/bin/python benchmarks/pong_learning.py --frames=12000000 --num_actors=64
     .venv/bin/python benchmarks/pong_learning.py --agent=a3c --name=pong_learning_a3c ...
 
-`make train`'s settings, which reach +18 within 12M frames on a 2-core machine (docs/pong_learning.md
-has the runs and says what each change from the paper's Atari settings does):
+`make train`'s settings, which reach +18 within 12M frames on a 2-core machine in 10 of 10 runs
+(docs/pong_learning.md has the runs and says what each change from the paper's Atari settings does):
 
-    .venv/bin/python benchmarks/pong_learning.py \
-        --name=pong_learning_unroll10_batch8_lr0.002_epsilon0.001_entropy0.005_centered_replay0.5 \
+    .venv/bin/python benchmarks/pong_learning.py --frames_past_target=1000000 \
+        --name=pong_learning_unroll10_batch8_lr0.002_epsilon0.001_entropy0.005_centered_replay0.5_noops30_budget15M \
         --extra=--center_frames,--unroll_length=10,--batch_size=8,--learning_rate=0.002,\
---epsilon=0.001,--entropy_cost=0.005,--replay_proportion=0.5
+--epsilon=0.001,--entropy_cost=0.005,--replay_proportion=0.5,--train_noop_max=30,\
+--total_environment_frames=15000000
 
 The run trains with the schedule of a full run (the learning rate anneals over the paper's 200M
-frames) and is stopped with Ctrl-C's signal once `--frames` are done, which also writes its last
-checkpoint. Then it writes the learning curve, the mean return of the last 100 episodes against frames,
+frames, or over --total_environment_frames when --extra gives it) and is stopped with Ctrl-C's
+signal once `--frames` are done, which also writes its last checkpoint. Then it writes the learning curve, the mean return of the last 100 episodes against frames,
 as benchmarks/results/pong_learning.csv and .png, and prints the wall time, when +18 was reached and
 how many of the network's ReLU units never fire on Pong's frames (dead units learn nothing).
 `--plot_only` redraws them from an earlier run's logdir. `--compare` draws the mean-return curves of

@@ -12,7 +12,7 @@ with a random number (1 to noop_max) of no-op frames, so that evaluation does no
 start; training games do so only with train_noop_max > 0. Without them every training game starts
 on the same frame, and since a step is 4 frames, the agent only ever acts on one phase of the
 game's frame count: a Pong agent trained so lost the evaluation games that began with an odd number
-of no-ops (README, "Learning"). Games are cut off after `max_episode_frames` emulator frames. Sticky
+of no-ops (docs/pong_learning.md). Games are cut off after `max_episode_frames` emulator frames. Sticky
 actions are off (repeat_action_probability 0), as in the paper.
 """
 import collections
