@@ -15,12 +15,16 @@ state=${2:-/tmp/impala-slurm}
 conf=$state/slurm.conf
 
 stop() {
-  for daemon in slurmd slurmctld; do
-    if [ -f "$state/$daemon.pid" ]; then
-      kill "$(cat "$state/$daemon.pid")" 2>/dev/null || true
-      rm -f "$state/$daemon.pid"
-    fi
+  # The daemons of this state directory, found by their command line (a pid file is gone if a
+  # daemon was started twice); SIGTERM, then SIGKILL for any still there after 10 s.
+  local pattern="^(slurmctld|slurmd) -f $conf\$"
+  pkill -TERM -f "$pattern" 2>/dev/null || true
+  for _ in $(seq 20); do
+    pgrep -f "$pattern" >/dev/null || break
+    sleep 0.5
   done
+  pkill -KILL -f "$pattern" 2>/dev/null || true
+  rm -f "$state/slurmctld.pid" "$state/slurmd.pid"
 }
 
 if [ "$action" = stop ]; then
@@ -53,6 +57,7 @@ if ! pgrep -x munged >/dev/null; then
 fi
 
 stop
+rm -rf "$state/spool" "$state/ctld"  # A fresh cluster: no node state or job left from before.
 mkdir -p "$state/spool" "$state/ctld"
 host=$(hostname -s)
 # The node claims 16 CPUs whatever it has (config_overrides lets slurmd accept that): the example
