@@ -30,6 +30,7 @@ from absl import app
 from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks import cluster_throughput  # pylint: disable=wrong-import-position
 from benchmarks import netns_hosts  # pylint: disable=wrong-import-position
 from runtime import startup  # pylint: disable=wrong-import-position
 startup.import_tensorflow_quietly()  # TensorFlow's start-up notices filtered, as in experiment.py.
@@ -53,34 +54,10 @@ def define_flags():
   flags.DEFINE_integer('recover_timeout_secs', 180, 'How long to wait for a fault to be recovered.')
 
 
-_LOG_TIME = re.compile(r'^[IWEF]\d{4} (\d\d):(\d\d):(\d\d\.\d+) ', re.MULTILINE)
-_PROGRESS = re.compile(r'^[IWEF]\d{4} (\d\d):(\d\d):(\d\d\.\d+) .*\] frames (\d+) \(', re.MULTILINE)
-
-
 def clock():
   """Seconds since midnight, as the log lines' times are written (local time)."""
   now = datetime.datetime.now()
   return now.hour * 3600 + now.minute * 60 + now.second + now.microsecond / 1e6
-
-
-def log_lines(text):
-  """(seconds since midnight, line) of each log line of `text`."""
-  return [(int(h) * 3600 + int(m) * 60 + float(s), text[match.start():text.find('\n', match.start())])
-          for match in _LOG_TIME.finditer(text) for h, m, s in [match.groups()]]
-
-
-def progress(text):
-  """(seconds since midnight, frames) of each progress line of a learner's log."""
-  return [(int(h) * 3600 + int(m) * 60 + float(s), int(f)) for h, m, s, f in _PROGRESS.findall(text)]
-
-
-def rate(points, start, end):
-  """Frames/s between the first progress point at or after `start` and the last before `end`."""
-  inside = [(t, f) for t, f in points if start <= t <= end]
-  if len(inside) < 2:
-    return float('nan')
-  (t0, f0), (t1, f1) = inside[0], inside[-1]
-  return (f1 - f0) / (t1 - t0)
 
 
 class Task:
@@ -143,7 +120,7 @@ class CrossHostCluster:
     return ''.join(task.text() for task in self.learners)
 
   def frames(self):
-    points = progress(self.learner.text())
+    points = cluster_throughput.progress(self.learner.text())
     return points[-1][1] if points else 0
 
   def wait_for(self, condition, timeout, what):
@@ -158,7 +135,7 @@ def first_arrivals(text, actors, since):
   """{actor: seconds since midnight} of each actor's first unroll seen after `since`: the first log
   line of runtime.arrivals about it (back, started again, or a gap), or failing that None."""
   found = {}
-  for t, line in log_lines(text):
+  for t, line in cluster_throughput.log_lines(text):
     match = re.search(r'Actor (\d+)(?: is sending unrolls again| started again|: )', line)
     if t >= since and match and int(match.group(1)) in actors:
       found.setdefault(int(match.group(1)), t)
@@ -168,7 +145,7 @@ def first_arrivals(text, actors, since):
 def losses(text, actors, since, until):
   """(frames lost, episodes cut) of `actors` that the learner's log reports between the times."""
   frames = cut = 0
-  for t, line in log_lines(text):
+  for t, line in cluster_throughput.log_lines(text):
     match = re.search(r'Actor (\d+)', line)
     if not (since <= t <= until and match and int(match.group(1)) in actors):
       continue
@@ -217,9 +194,9 @@ def learner_restart(cluster, logdir, steps_to_finish, frames_per_step, timeout):
   learner = cluster.start_learner([f'--total_environment_frames={budget}'])
   back = None
   try:
-    cluster.wait_for(lambda: any(f > saved for _, f in progress(learner.text())), timeout,
-                     'the restarted learner to train')
-    back = next(t for t, f in progress(learner.text()) if f > saved)
+    trained = lambda: [t for t, f in cluster_throughput.progress(learner.text()) if f > saved]
+    cluster.wait_for(trained, timeout, 'the restarted learner to train')
+    back = trained()[0]
     cluster.wait_for(lambda: learner.process.poll() is not None, timeout, 'the learner to finish')
     cluster.wait_for(lambda: all(t.process.poll() is not None for t in cluster.actors.values()), 60,
                      'the actor tasks to end with the learner')
@@ -249,7 +226,7 @@ def local_cluster_rate(extra, seconds, num_actors, num_tasks):
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
       log.seek(0)
-      if progress(log.read()):
+      if cluster_throughput.progress(log.read()):
         break
       time.sleep(1)
     start = clock()
@@ -257,7 +234,7 @@ def local_cluster_rate(extra, seconds, num_actors, num_tasks):
     process.send_signal(signal.SIGINT)
     process.wait(timeout=120)
     log.seek(0)
-    return rate(progress(log.read()), start, start + seconds)
+    return cluster_throughput.rate(cluster_throughput.progress(log.read()), start, start + seconds)
 
 
 def print_table(rows, cross, local, settings):
@@ -296,7 +273,8 @@ def main(argv):
     cluster.wait_for(lambda: cluster.frames() > 0, 300, 'training to start')
     start = clock()
     time.sleep(FLAGS.throughput_secs)
-    cross = rate(progress(cluster.learner.text()), start, start + FLAGS.throughput_secs)
+    cross = cluster_throughput.rate(cluster_throughput.progress(cluster.learner.text()), start,
+                                    start + FLAGS.throughput_secs)
     print(f'Across hosts: {cross:.0f} frames/s.', flush=True)
 
     rows = [actor_fault(cluster, 'actors1', 'link down', lambda: hosts.set_link('actors1', False),

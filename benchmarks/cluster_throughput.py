@@ -21,19 +21,40 @@ from absl import flags
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-flags.DEFINE_integer('seconds', 60, 'Seconds per run.')
-flags.DEFINE_list('actor_tasks', ['1', '2', '4'], 'Numbers of actor processes to try.')
-flags.DEFINE_integer('num_actors', 16, 'Actors in every run.')
 FLAGS = flags.FLAGS
 
-_PROGRESS = re.compile(r'^I\d{4} (\d\d):(\d\d):(\d\d\.\d+) .*\] frames (\d+) \(', re.MULTILINE)
+
+def define_flags():
+  """The benchmark's flags; not at import, where cluster_faults.py and tests import its parts
+  beside the program's flags."""
+  flags.DEFINE_integer('seconds', 60, 'Seconds per run.')
+  flags.DEFINE_list('actor_tasks', ['1', '2', '4'], 'Numbers of actor processes to try.')
+  flags.DEFINE_integer('num_actors', 16, 'Actors in every run.')
 
 
-def frames_per_second(output):
-  points = [(int(h) * 3600 + int(m) * 60 + float(s), int(f)) for h, m, s, f in _PROGRESS.findall(output)]
-  if len(points) < 2:
+# A log line of experiment.py (absl's format): its time of day and the rest of the line.
+_LOG_LINE = re.compile(r'^[IWEF]\d{4} (\d\d):(\d\d):(\d\d\.\d+) (.*)$', re.MULTILINE)
+_PROGRESS = re.compile(r'\] frames (\d+) \(')
+
+
+def log_lines(text):
+  """(seconds since midnight, the rest of the line) of each log line of `text`."""
+  return [(int(h) * 3600 + int(m) * 60 + float(s), line) for h, m, s, line in _LOG_LINE.findall(text)]
+
+
+def progress(text):
+  """(seconds since midnight, frames) of each progress line of a learner's log."""
+  return [(t, int(match.group(1))) for t, line in log_lines(text)
+          for match in [_PROGRESS.search(line)] if match]
+
+
+def rate(points, start=0., end=float('inf')):
+  """Frames/s between the first progress point at or after `start` and the last at or before `end`
+  (times of day, as `progress` gives them; a run past midnight wraps)."""
+  inside = [(t, f) for t, f in points if start <= t <= end]
+  if len(inside) < 2:
     return float('nan')
-  (t0, f0), (t1, f1) = points[0], points[-1]
+  (t0, f0), (t1, f1) = inside[0], inside[-1]
   return (f1 - f0) / ((t1 - t0) % 86400)
 
 
@@ -47,7 +68,7 @@ def run(extra):
     process.send_signal(signal.SIGINT)
     process.wait(timeout=120)
     log.seek(0)
-    return frames_per_second(log.read())
+    return rate(progress(log.read()))
 
 
 def main(argv):
@@ -69,4 +90,5 @@ def free_port():
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

@@ -32,8 +32,8 @@ SHARED_DEVICE = '/job:learner/replica:0/task:0/device:CPU:0'
 # The learner's run state, which actor tasks poll: 0 before it has published its weights.
 _RUNNING, _FINISHED, _STOPPED = 1, 2, 3  # _STOPPED: ended before its budget (a signal, an error).
 _ACTOR_POLL_SECS = 2.
-_MAX_RETRY_SECS = 10.
-KEEPALIVE_SECS = 10  # The longest wait between an actor task's attempts to reach the learner.
+_MAX_RETRY_SECS = 10.  # The longest wait between an actor task's attempts to reach the learner.
+KEEPALIVE_SECS = 10  # Between gRPC's keepalive pings on an actor task's channels (run_actor_task).
 
 
 class SharedWeights:
