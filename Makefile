@@ -9,17 +9,23 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # DeepMind Lab from a wheel, for whoever has one (../shared/dmlab's, or the Docker image's build):
 #   make install DMLAB_WHEEL=path/to/deepmind_lab-1.0-py3-none-any.whl   (also for make test, make train)
 DMLAB_WHEEL ?=
-# The Debian/Ubuntu packages DeepMind Lab's headless build loads at run time.
-DMLAB_PACKAGES := libosmesa6 liblua5.1-0 libsdl2-2.0-0
+# The Debian/Ubuntu packages DeepMind Lab's headless build loads at run time (its software renderer's
+# libraries, as `objdump -p` lists them).
+DMLAB_PACKAGES := libosmesa6 liblua5.1-0 libsdl2-2.0-0 libjpeg62-turbo libpng16-16 zlib1g
+# TensorFlow's extra, for a GPU learner: make install TENSORFLOW_EXTRA=and-cuda (the Dockerfile's
+# build argument of the same name). The version stays requirements.txt's.
+TENSORFLOW_EXTRA ?=
+TENSORFLOW := $(shell grep -E '^tensorflow==' requirements.txt)
 
-.PHONY: install dmlab dmlab-packages train test clean
+.PHONY: install dmlab dmlab-packages train test image clean
 
 install: $(INSTALLED) $(if $(DMLAB_WHEEL),dmlab)
 
 $(INSTALLED): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements.txt \
+	    $(if $(TENSORFLOW_EXTRA),"$(subst tensorflow==,tensorflow[$(TENSORFLOW_EXTRA)]==,$(TENSORFLOW))")
 	@touch $@
 
 # --no-deps: every package .venv holds comes from requirements.txt.
@@ -58,6 +64,13 @@ train: install
 
 test: install
 	$(BIN)/python -m pytest -n 2 tests
+
+# The Docker image (docs/docker.md), with docker, podman or buildah, whichever this machine has:
+#   make image [IMAGE=impala] [IMAGE_BUILD_ARGS='--build-arg TENSORFLOW_EXTRA=and-cuda']
+IMAGE ?= impala
+IMAGE_BUILD_ARGS ?=
+image:
+	@bash docker/build_image.sh $(IMAGE) $(IMAGE_BUILD_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -10,6 +10,8 @@ import atari57
 import dmlab30
 from environments import dmlab
 
+# The stimuli are 0001.png ... 2400.png (DeepMind Lab's game_scripts/datasets/brady_konkle_oliva2008.lua).
+DATASET_FIRST_FILE = '0001.png'
 START_FAILURE_HINT = (
     'An environment could not start. A DMLab-30 level that cannot run on this machine (README, '
     '"DeepMind Lab from a wheel") can be left out of --level_name=dmlab30 with --exclude_levels.')
@@ -71,6 +73,15 @@ def check(config):
                      f'"DeepMind Lab from a wheel"): set --dataset_path to its folder{leave_out}')
   if needs_dataset and not os.path.isdir(config.dataset_path):
     raise ValueError(f'--dataset_path={config.dataset_path} is not a folder')
+  if needs_dataset and not os.path.isfile(os.path.join(config.dataset_path, DATASET_FIRST_FILE)):
+    # An image built without the stimuli leaves this file in their folder, saying so (docs/docker.md).
+    not_fetched = os.path.join(config.dataset_path, 'NOT_FETCHED')
+    why = 'make it as data/brady_konkle_oliva2008/README.md of DeepMind Lab says'
+    if os.path.isfile(not_fetched):
+      with open(not_fetched) as f:
+        why = f.read().strip()
+    raise ValueError(f'{", ".join(needs_dataset)} need the brady_konkle_oliva2008 stimuli, and '
+                     f'--dataset_path={config.dataset_path} has no {DATASET_FIRST_FILE}: {why}')
 
 
 def notes(config):

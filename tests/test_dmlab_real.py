@@ -187,7 +187,8 @@ def test_a_level_that_needs_the_psychlab_dataset_is_refused_before_training(cach
 def test_the_psychlab_dataset_levels_read_the_dataset(cache_dir):
   dataset_path = os.environ.get('DMLAB_DATASET_PATH', '')
   if not os.path.isfile(os.path.join(dataset_path, '0001.png')):
-    pytest.skip('The brady_konkle_oliva2008 dataset is not at $DMLAB_DATASET_PATH (the image has it).')
+    pytest.skip('The brady_konkle_oliva2008 stimuli are not at $DMLAB_DATASET_PATH (an image built '
+                'with BRADY_KONKLE_OLIVA2008_URL, its default, has them).')
   with process('psychlab_arbitrary_visuomotor_mapping', cache_dir, dataset_path=dataset_path) as env:
     outputs = [env.initial()] + [env.step(0) for _ in range(20)]
   assert all(output.observation['frame'].shape == (72, 96, 3) for output in outputs)

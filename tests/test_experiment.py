@@ -348,6 +348,7 @@ def test_command_line_refuses_bad_flags_before_any_work(tmp_path):
 @pytest.mark.parametrize('suite', ['dmlab30', 'atari57'])
 def test_running_human_normalized_score_needs_every_level(tmp_path, suite):
   # A folder for the psychlab dataset: without one, DMLab-30 is refused before any work.
+  (tmp_path / levels_lib.DATASET_FIRST_FILE).touch()
   config = make_config(tmp_path, level_name=suite, num_actors=60, dataset_path=str(tmp_path))
   monitor = progress.Monitor(config, tf.summary.create_noop_writer())
   levels = sorted(set(levels_lib.actor_levels(config)))

@@ -56,7 +56,21 @@ def test_levels_that_cannot_be_played_are_refused_naming_the_flag(given, message
   assert message in str(raised.value)
 
 
+def test_a_folder_without_the_stimuli_is_refused_with_what_it_says(tmp_path):
+  with pytest.raises(ValueError, match=f'--dataset_path={tmp_path} has no 0001.png: make it as'):
+    configuration.build(level_name='psychlab_continuous_recognition', dataset_path=str(tmp_path))
+  # What an image built with BRADY_KONKLE_OLIVA2008_URL='' leaves there (docker/fetch_stimuli.sh).
+  fetch = subprocess.run(['bash', os.path.join(REPO, 'docker', 'fetch_stimuli.sh'), str(tmp_path)],
+                         env=dict(os.environ, BRADY_KONKLE_OLIVA2008_URL=''), capture_output=True,
+                         text=True, check=True)
+  assert 'left out' in fetch.stderr and os.listdir(tmp_path) == ['NOT_FETCHED']
+  with pytest.raises(ValueError, match="built with BRADY_KONKLE_OLIVA2008_URL='', without the "
+                     'psychlab stimuli; rebuild without that build argument'):
+    configuration.build(level_name='dmlab30', num_actors=30, dataset_path=str(tmp_path))
+
+
 def test_the_dataset_levels_run_with_a_dataset_folder(tmp_path):
+  (tmp_path / levels_lib.DATASET_FIRST_FILE).touch()
   config = dmlab30_config(dataset_path=str(tmp_path))
   assert set(DATASET) <= set(levels_lib.actor_levels(config))
   assert levels_lib.notes(config) == []
@@ -67,6 +81,7 @@ def test_a_resumed_or_tested_run_keeps_its_exclusions_unless_told_otherwise(tmp_
   run_config.write(dmlab30_config(logdir=logdir, exclude_levels=','.join(DATASET + NATLAB)))
   assert configuration.resolve(dict(logdir=logdir)).exclude_levels == ','.join(DATASET + NATLAB)
   # A machine with the dataset may play those levels: not a contradiction, as a network flag is.
+  open(os.path.join(logdir, levels_lib.DATASET_FIRST_FILE), 'w').close()
   changed = configuration.resolve(dict(logdir=logdir, exclude_levels=','.join(NATLAB),
                                        dataset_path=logdir))
   assert set(DATASET) <= set(levels_lib.test_levels(changed))
