@@ -1,15 +1,21 @@
 """The paper's Table 2 on this machine: off-policy corrections, with and without experience replay.
 
     .venv/bin/python benchmarks/table2.py                       # every cell not yet in the CSV
-    .venv/bin/python benchmarks/table2.py --cells=vtrace:0,none:0.5 --seeds=2
+    .venv/bin/python benchmarks/table2.py --cells=vtrace:0,none:0.5 --seeds=2   # their seed 2
     .venv/bin/python benchmarks/table2.py --plot_only
+
+A run is one cell and one seed. The command trains the runs it asks for (`--cells`, default the
+whole grid, for seeds 1 to `--seeds`) that have no row in the CSV yet, and never one that has: a
+finished row is not run again nor overwritten (delete it from the CSV to run it again). With every
+run asked for in the CSV (as for the grid's seed 1 in benchmarks/results/), it trains nothing and
+only redraws the figure.
 
 Each cell trains IMPALA on Atari Pong with the first learning recipe of docs/pong_learning.md
 (RECIPE: centred frames, unroll 10, batch 8, learning rate 0.002, RMSProp epsilon 0.001, the paper's
 Atari settings otherwise; 64 actors, 8 threads, 8 environments a process) and one of the paper's
 corrections (`--correction`: vtrace, one_step_is, epsilon, none), without replay or with half of
 each batch replayed from a buffer of 10,000 unrolls (`--replay_proportion=0.5`), for `--frames`
-environment frames; then it is stopped as Ctrl-C would. Cells run one at a time, each written to the
+environment frames; then it is stopped as Ctrl-C would. Runs go one at a time, each written to the
 CSV as it ends, so an interrupted grid resumes where it stopped.
 
 benchmarks/results/table2.csv: correction, replay, seed, frames, final mean return (last 100
@@ -32,8 +38,8 @@ sys.path.insert(0, REPO)
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags
 import numpy as np
+from benchmarks import run_summaries  # pylint: disable=g-import-not-at-top,wrong-import-position
 from runtime import curves  # pylint: disable=g-import-not-at-top,wrong-import-position
-import run_summaries  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 RESULTS = os.path.join(REPO, 'benchmarks', 'results')
 CORRECTIONS = ('vtrace', 'one_step_is', 'epsilon', 'none')  # The paper's Table 2 rows.
@@ -44,14 +50,19 @@ LAYOUT = ['--num_actors=64', '--actor_threads=8', '--envs_per_process=8']
 COLUMNS = ['correction', 'replay', 'seed', 'frames', 'final_mean_return', 'mean_abs_log_rho',
            'mean_abs_log_rho_fresh', 'mean_abs_log_rho_replayed', 'wall_minutes']
 
-flags.DEFINE_integer('frames', 10_000_000, 'Environment frames per cell.')
-flags.DEFINE_list('cells', [], 'correction:replay cells to run (e.g. vtrace:0,none:0.5); default: '
-                  'every cell of the grid not yet in the CSV, in the paper\'s order.')
-flags.DEFINE_integer('seeds', 1, 'Seeds per cell (1, 2, ...).')
-flags.DEFINE_string('logdir', '/tmp/agent/table2', 'Where the runs write (a folder per cell).')
-flags.DEFINE_string('csv', os.path.join(RESULTS, 'table2.csv'), 'The results table.')
-flags.DEFINE_bool('plot_only', False, 'Only draw the PNG from the CSV and the runs\' curves.')
 FLAGS = flags.FLAGS
+
+
+def define_flags():
+  """The benchmark's flags; not at import, where tests import its parts beside the program's flags."""
+  flags.DEFINE_integer('frames', 10_000_000, 'Environment frames per cell.')
+  flags.DEFINE_list('cells', [], 'correction:replay cells to run (e.g. vtrace:0,none:0.5); default: '
+                    'every cell of the grid, in the paper\'s order. Only runs not yet in the CSV.')
+  flags.DEFINE_integer('seeds', 1, 'Seeds 1 to this of each cell; those already in the CSV are '
+                       'not run again.')
+  flags.DEFINE_string('logdir', '/tmp/agent/table2', 'Where the runs write (a folder per cell).')
+  flags.DEFINE_string('csv', os.path.join(RESULTS, 'table2.csv'), 'The results table.')
+  flags.DEFINE_bool('plot_only', False, 'Only draw the PNG from the CSV and the runs\' curves.')
 
 
 def cell_name(correction, replay, seed):
@@ -72,6 +83,29 @@ def scalar_means(logdir, tags):
   values = {tag: [x for x in v if x != 0.] if tag.endswith('_replayed') else v
             for tag, v in values.items()}
   return {tag: float(np.mean(v)) if v else float('nan') for tag, v in values.items()}
+
+
+def parse_cells(names):
+  """[(correction, replay)] of --cells (default: the whole grid, in the paper's order); ValueError
+  for a name that is not correction:replay."""
+  if not names:
+    return [(correction, replay) for correction in CORRECTIONS for replay in REPLAY]
+  cells = []
+  for cell in names:
+    correction, _, replay = cell.partition(':')
+    if correction not in CORRECTIONS or replay not in ('0', '0.5'):
+      raise ValueError(f'--cells: {cell!r} is not correction:replay with a correction of '
+                       f'{CORRECTIONS} and replay 0 or 0.5')
+    cells.append((correction, float(replay)))
+  return cells
+
+
+def runs_to_train(rows, cells, seeds):
+  """[(correction, replay, seed)]: the runs of `cells` for seeds 1 to `seeds` that `rows` (the CSV's)
+  do not hold, seed by seed. A finished run is never trained again, so never overwritten."""
+  done = {(row['correction'], float(row['replay']), int(row['seed'])) for row in rows}
+  return [(correction, replay, seed) for seed in range(1, seeds + 1)
+          for correction, replay in cells if (correction, replay, seed) not in done]
 
 
 def run_cell(correction, replay, seed):
@@ -179,30 +213,24 @@ def main(argv):
   del argv
   rows = read_table()
   if not FLAGS.plot_only:
-    if FLAGS.cells:
-      cells = []
-      for cell in FLAGS.cells:
-        correction, _, replay = cell.partition(':')
-        if correction not in CORRECTIONS or replay not in ('0', '0.5'):
-          raise app.UsageError(f'--cells: {cell!r} is not correction:replay with a correction of '
-                               f'{CORRECTIONS} and replay 0 or 0.5')
-        cells.append((correction, float(replay)))
-    else:
-      cells = [(c, r) for c in CORRECTIONS for r in REPLAY]
-    done = {(r['correction'], r['replay'], r['seed']) for r in rows}
-    for seed in range(1, FLAGS.seeds + 1):
-      for correction, replay in cells:
-        if (correction, replay, seed) in done and not FLAGS.cells:
-          continue
-        result = run_cell(correction, replay, seed)
-        save_curve(correction, replay, seed)
-        rows = [r for r in rows if (r['correction'], r['replay'], r['seed']) != (correction, replay, seed)]
-        rows.append(result)
-        write_table(rows)
-        print(result, flush=True)
-        plot(rows)
+    try:
+      cells = parse_cells(FLAGS.cells)
+    except ValueError as e:
+      raise app.UsageError(str(e)) from None
+    runs = runs_to_train(rows, cells, FLAGS.seeds)
+    print(f'{len(runs)} run(s) to train: {", ".join(cell_name(*run) for run in runs)}.' if runs else
+          f'Every run asked for is in {FLAGS.csv}: nothing to train, only the figure to draw.',
+          flush=True)
+    for correction, replay, seed in runs:
+      result = run_cell(correction, replay, seed)
+      save_curve(correction, replay, seed)
+      rows.append(result)
+      write_table(rows)
+      print(result, flush=True)
+      plot(rows)
   plot(rows)
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

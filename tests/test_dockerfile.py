@@ -1,31 +1,30 @@
-"""The Dockerfile and the README's commands, checked without a Docker engine.
+"""The Dockerfile, checked without a Docker engine.
 
 The image can only be built where Docker runs. Meanwhile these checks keep it honest: its base image
 is pinned, DeepMind Lab comes from the recipe copied into docker/dmlab_recipe/ (a pinned commit,
 Debian's Bazel) and its wheel is installed by `make install`, the project is installed with the same
 pins as `make` (requirements.txt), what it copies exists and is not excluded by .dockerignore, it runs
-the test suite, and its default command, like every `experiment.py` command line in the README and
-docs/, uses only flags experiment.py defines, with values they accept.
+the test suite, and its default command uses only flags experiment.py defines, with values they
+accept. The README's and docs/' commands are checked in tests/test_doc_commands.py.
 """
 import collections
 import filecmp
 import fnmatch
 import glob
-import importlib.util
 import json
 import os
 import re
 import shlex
 
-from absl import flags
 import pytest
 
-import configuration
-from runtime import presets
+from tests.commands_lib import experiment_commands
+from tests.commands_lib import flag_problems
+from tests.commands_lib import flag_values
+from tests.commands_lib import logical_lines
+from tests.commands_lib import shell_tokens
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FLAGS = flags.FLAGS
-configuration.define_flags()  # experiment.py's flags, checked here.
 RECIPE = 'docker/dmlab_recipe'
 # Where the recipe comes from: the shared folder beside the repository on the project's machines.
 SHARED_DMLAB = os.path.join(REPO, '..', 'shared', 'dmlab')
@@ -33,16 +32,6 @@ SHARED_DMLAB = os.path.join(REPO, '..', 'shared', 'dmlab')
 DMLAB_COMMIT = 'b1db91af5b4d2f3a24466f4632a3e5e1b0829cca'
 # What build.sh writes next to itself when run without WORK / WHEEL_DIR: outputs, not recipe.
 RECIPE_OUTPUTS = ('work', 'wheel')
-SHELL_OPERATOR = re.compile(r'^[();<>|&]+$')
-README_SECTION = '## Reproducing the paper'
-# Where the README's DMLab-30 run across machines (its learner and actors) moved.
-CLUSTER_PAGE = 'docs/cluster.md'
-# The original release's DMLab-30 settings (its README; SPEC.md, Hyperparameters).
-DMLAB30_SETTINGS = {
-    'num_actors': '150', 'batch_size': '32', 'entropy_cost': '0.0033391318945337044',
-    'learning_rate': '0.00031866995608948655', 'reward_clipping': 'soft_asymmetric',
-    'total_environment_frames': '10000000000',
-}
 
 Instruction = collections.namedtuple('Instruction', 'keyword arguments heredocs line')
 
@@ -166,111 +155,6 @@ def is_ignored(path, patterns):
 @pytest.fixture(name='dockerfile', scope='module')
 def fixture_dockerfile():
   return parse_dockerfile(read('Dockerfile'))
-
-
-# --- Reading command lines -------------------------------------------------------------------------
-
-def shell_tokens(line):
-  lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
-  lexer.whitespace_split = True
-  return list(lexer)
-
-
-def logical_lines(script):
-  """The lines of a shell script with continuations joined and here-document bodies left out."""
-  lines, current, terminator = [], '', None
-  for raw in script.splitlines():
-    if terminator is not None:
-      terminator = None if raw.strip() == terminator else terminator
-      continue
-    if raw.rstrip().endswith('\\'):
-      current += raw.rstrip()[:-1] + ' '
-      continue
-    line, current = current + raw, ''
-    lines.append(line)
-    heredoc = re.search(r'<<-?\s*(["\']?)([A-Za-z_][A-Za-z0-9_]*)\1', line)
-    if heredoc:
-      terminator = heredoc.group(2)
-  if current:
-    lines.append(current)
-  return lines
-
-
-def experiment_commands(script):
-  """The argument lists of every `experiment.py` command in a shell script."""
-  commands = []
-  for line in logical_lines(script):
-    if 'experiment.py' not in line:
-      continue
-    tokens = shell_tokens(line)
-    for start, token in enumerate(tokens):
-      if token.endswith('experiment.py'):
-        end = start + 1
-        while end < len(tokens) and not SHELL_OPERATOR.match(tokens[end]):
-          end += 1
-        commands.append(tokens[start + 1:end])
-  return commands
-
-
-def python_modules(script):
-  """The modules run with `python -m` in a shell script."""
-  modules = []
-  for line in logical_lines(script):
-    tokens = shell_tokens(line) if ' -m ' in line else []
-    for before, token, after in zip(tokens, tokens[1:], tokens[2:]):
-      if token == '-m' and re.search(r'python[0-9.]*$', before):
-        modules.append(after)
-  return modules
-
-
-def flag_values(arguments):
-  """{name: value} of `--name=value` arguments."""
-  return dict(argument[2:].split('=', 1) for argument in arguments
-              if argument.startswith('--') and '=' in argument)
-
-
-def flag_problems(arguments):
-  """What is wrong with an experiment.py argument list: unknown flags, values the flags refuse."""
-  problems = []
-  for argument in arguments:
-    if not argument.startswith('--'):
-      problems.append(f'{argument!r}: experiment.py takes no positional arguments')
-      continue
-    name, has_value, value = argument[2:].partition('=')
-    if name not in FLAGS:
-      negated = name[2:] if name.startswith('no') else None
-      if not (negated in FLAGS and FLAGS[negated].boolean and not has_value):
-        problems.append(f'--{name}: experiment.py defines no such flag')
-      continue
-    flag = FLAGS[name]
-    if not has_value:
-      if not flag.boolean:
-        problems.append(f'--{name}: needs a value (--{name}=...)')
-      continue
-    if '$' in value or '[' in value:
-      continue  # A shell variable or a placeholder: its value is the user's.
-    try:
-      flag.parser.parse(value)
-    except ValueError as e:
-      problems.append(f'--{name}={value}: {e}')
-  return problems
-
-
-def readme_section(text, heading):
-  start = text.index(heading)
-  end = text.find('\n## ', start + len(heading))
-  return text[start:] if end == -1 else text[start:end]
-
-
-def documentation():
-  """The text of the README and of every docs/ page."""
-  pages = ['README.md'] + sorted(os.path.relpath(path, REPO)
-                                 for path in glob.glob(os.path.join(REPO, 'docs', '*.md')))
-  return [read(page) for page in pages]
-
-
-def code_blocks(markdown):
-  return re.findall(r'```(?:sh|bash|shell|console)\n(.*?)```', markdown, flags=re.DOTALL)
 
 
 # --- The Dockerfile --------------------------------------------------------------------------------
@@ -457,54 +341,3 @@ def test_default_command_trains_briefly_then_tests_with_defined_flags(dockerfile
   assert int(train['total_environment_frames']) <= 100_000 and int(test['test_num_episodes']) <= 5
   variable = re.fullmatch(r'\$\{?(\w+)\}?', train['dataset_path']).group(1)
   assert any(step.keyword == 'ENV' and step.arguments.startswith(variable + '=') for step in dockerfile)
-
-
-# --- The README's commands --------------------------------------------------------------------------
-
-def test_readme_experiment_commands_use_defined_flags_and_accepted_values():
-  readme = read('README.md')
-  commands = [command for text in documentation() for block in code_blocks(text)
-              for command in experiment_commands(block)]
-  reproducing = [command for block in code_blocks(readme_section(readme, README_SECTION))
-                 for command in experiment_commands(block)]
-  assert len(reproducing) >= 8, f'the README\'s "{README_SECTION}" has too few experiment.py commands'
-  problems = [f'experiment.py {" ".join(command)}\n    {problem}'
-              for command in commands for problem in flag_problems(command)]
-  assert not problems, 'README and docs/ commands experiment.py would refuse:\n' + '\n'.join(problems)
-
-
-def test_readme_runs_only_modules_that_exist():
-  modules = [module for block in code_blocks(read('README.md')) for module in python_modules(block)]
-  assert 'dmlab30.report' in modules and 'atari57.report' in modules
-  modules += [module for text in documentation() for block in code_blocks(text)
-              for module in python_modules(block)]
-  assert [module for module in modules if importlib.util.find_spec(module) is None] == []
-
-
-def test_readme_uses_the_papers_settings():
-  section = readme_section(read('README.md'), README_SECTION)
-  commands = [flag_values(command) for block in code_blocks(section + '\n' + read(CLUSTER_PAGE))
-              for command in experiment_commands(block)]
-  dmlab30_training = [c for c in commands if c.get('level_name') == 'dmlab30'
-                      and c.get('mode', 'train') == 'train' and c.get('job_name') != 'actor']
-  # On one machine (the README), and the learner across machines (the cluster page).
-  assert [c.get('job_name') for c in dmlab30_training].count(None) >= 1
-  assert [c.get('job_name') for c in dmlab30_training].count('learner') >= 1
-  for command in dmlab30_training:
-    assert {name: command.get(name) for name in DMLAB30_SETTINGS} == DMLAB30_SETTINGS
-    assert command.get('network', FLAGS['network'].default) == 'deep'
-  tests = [c for c in commands if c.get('mode') == 'test']
-  assert {c['test_num_episodes'] for c in tests if c['level_name'] == 'dmlab30'} == {'500'}
-  assert {c['test_num_episodes'] for c in tests if presets.is_atari(c['level_name'])} == {'200'}
-  multitask = [c for c in commands if c.get('level_name') == 'atari57']
-  assert multitask and all(c.get('network') == 'deep' for c in multitask)
-
-
-def test_flag_checker_catches_what_experiment_py_would_refuse():
-  assert flag_problems(['--level_name=atari/pong', '--nouse_lstm', '--use_lstm=false', '--task=$i']) == []
-  bad = ['--no_such_flag=1', '--mode=bogus', '--nomode', '--total_environment_frames=1e10',
-         '--num_actors', 'positional']
-  assert len(flag_problems(bad)) == len(bad)
-  script = 'for i in 1 2; do\n  python experiment.py --job_name=actor \\\n      --task=$i &\ndone\n'
-  assert experiment_commands(script) == [['--job_name=actor', '--task=$i']]
-  assert logical_lines("python - <<'PY'\nexperiment.py\nPY\necho") == ["python - <<'PY'", 'echo']

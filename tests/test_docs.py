@@ -19,6 +19,11 @@ README = 'README.md'
 MAX_README_LINES = 260
 # Where the README's numbers must come from: its linked pages and results files.
 SOURCES = ('docs/', 'benchmarks/results/')
+RESULTS = 'benchmarks/results/'
+# Rows of the README's Results table (their first cell) whose every number is a measurement: the
+# row itself links the benchmarks/results files that hold each number it quotes, with how it was
+# measured, so that a headline is never only in prose or in a figure.
+MEASURED_ROWS = ('Throughput', 'Population-based training')
 
 FENCE = re.compile(r'^ {0,3}(```|~~~).*?^ {0,3}\1[^\n]*$', re.MULTILINE | re.DOTALL)
 INLINE_CODE = re.compile(r'(`+)(?:(?!\1).)+?\1', re.DOTALL)
@@ -161,6 +166,26 @@ def missing_numbers(readme, root=REPO):
   return sorted((str(number) for number in quoted_numbers(readme) - found), key=str)
 
 
+def results_rows(readme):
+  """{first cell: the row} of the README's Results table."""
+  section = readme[readme.index('\n## Results'):]
+  section = section[:section.find('\n## ', 1)]
+  rows = [line for line in section.splitlines() if line.startswith('|')][2:]  # Past the header.
+  return {row.split('|')[1].strip(): row for row in rows}
+
+
+def unsourced_numbers(row, root=REPO):
+  """The results files a row links, and the numbers it quotes that none of them holds."""
+  files = {os.path.normpath(target.partition('#')[0]) for target in links(row)}
+  files = sorted(path for path in files if path.startswith(RESULTS)
+                 and not path.endswith(('.png', '.jpg', '.svg')))
+  found = set()
+  for path in files:
+    with open(os.path.join(root, path), encoding='utf-8') as f:
+      found |= numbers(f.read())
+  return files, sorted((str(number) for number in quoted_numbers(row) - found), key=str)
+
+
 # --- The tests -----------------------------------------------------------------------------------
 
 def test_readme_is_short():
@@ -188,6 +213,16 @@ def test_every_number_the_readme_quotes_is_in_a_page_it_links():
   missing = missing_numbers(readme)
   assert not missing, ('numbers in README.md found in no docs/ page or benchmarks/results file it '
                        'links (change both, or link the page that has them): ' + ', '.join(missing))
+
+
+def test_measured_results_rows_link_the_files_that_hold_their_numbers():
+  rows = results_rows(read(README))
+  assert set(MEASURED_ROWS) <= set(rows), f'the README\'s Results table has no row {MEASURED_ROWS}'
+  for name in MEASURED_ROWS:
+    files, missing = unsourced_numbers(rows[name])
+    assert files, f'README.md, Results, "{name}": links no {RESULTS} file'
+    assert not missing, (f'README.md, Results, "{name}": {", ".join(missing)} in none of the results '
+                         f'files the row links ({", ".join(files)})')
 
 
 # --- The checkers themselves ---------------------------------------------------------------------
@@ -219,3 +254,12 @@ def test_checkers_catch_broken_links_and_missing_numbers(tmp_path):
   assert slug("What +18 in training is worth in the paper's evaluation") == (
       'what-18-in-training-is-worth-in-the-papers-evaluation')
   assert anchors('# A\n## A\n```\n# not a heading\n```\n') == {'a', 'a-1'}
+  (tmp_path / 'benchmarks' / 'results').mkdir(parents=True)
+  (tmp_path / 'benchmarks' / 'results' / 'run.txt').write_text('10,015 frames/s, 73% of ideal\n')
+  table = ('## Results\n\n| what | result | page |\n|---|---|---|\n'
+           '| Speed | 10,015 frames/s, 73% | [run](benchmarks/results/run.txt) |\n'
+           '| Score | +9.8 at 5M frames | [page](docs/page.md), ![figure](benchmarks/results/x.png) |\n')
+  rows = results_rows('# Title\n\n' + table + '\n## Next\n')
+  assert list(rows) == ['Speed', 'Score']
+  assert unsourced_numbers(rows['Speed'], root=str(tmp_path)) == (['benchmarks/results/run.txt'], [])
+  assert unsourced_numbers(rows['Score'], root=str(tmp_path)) == ([], ['5', '9.8'])
