@@ -10,6 +10,8 @@ Here they become one `Config`, and the features' decisions and checks join the r
     with_cluster_settings(given)  those and a cluster task's role from TF_CONFIG or Slurm
     build(**given)   a checked Config, or a ValueError naming the flag
     resolve(given)   the same, with the settings of the run recorded in --logdir (runtime.run_config)
+    actor_task(given), join(given, learner)  an actor task's own settings, checked before it
+                     connects; its Config once it has its learner's settings (runtime.run_config)
 """
 import dataclasses
 
@@ -39,3 +41,16 @@ def resolve(given):
   """The checked Config for a command that gave the settings `given` ({flag name: value}), with the
   run settings of the run recorded in --logdir, if any (runtime.run_config.resolve)."""
   return run_config.resolve(CONFIGURATION, given)
+
+
+is_actor_task = run_config.is_actor_task
+
+
+def actor_task(given):
+  """An actor task's own settings, checked before it connects to its learner (runtime.run_config)."""
+  return run_config.actor_task(CONFIGURATION, given)
+
+
+def join(given, learner):
+  """An actor task's checked Config, once it has its learner's settings `learner` (runtime.run_config)."""
+  return run_config.join(CONFIGURATION, given, learner)

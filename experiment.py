@@ -22,10 +22,12 @@ checks, beside the code that reads it (runtime/config.py, baselines/settings.py,
 and configuration.py assembles them. For `atari/*` and `atari57`, flags not given on the command
 line take the paper's Atari values. `--agent` chooses a baseline of the paper instead of IMPALA
 (baselines/); `--job_name` and `--task` run one task of a cluster (or TF_CONFIG, or Slurm with
-`--cluster=slurm`, say which: runtime/schedulers.py), `--local_cluster` all of them on this machine;
+`--cluster=slurm`, say which: runtime/schedulers.py; an actor task takes the run's settings from the
+learner it joins), `--local_cluster` all of them on this machine;
 `--pbt_population` trains a population with population-based training (pbt/).
 The machinery lives in runtime/ (its docstring draws the data flow).
 """
+import functools
 import os
 import signal
 import sys
@@ -51,6 +53,7 @@ from runtime import learner as learner_lib
 from runtime import levels as levels_lib
 from runtime import local_cluster
 from runtime import one_machine
+from runtime import progress
 from runtime import replicas
 from runtime import supervision
 
@@ -112,32 +115,49 @@ def main(argv):
   try:
     if given.get('mode') == 'test':  # A population's logdir: its fittest member, or --pbt_member.
       given = dict(given, logdir=pbt_population.test_logdir(given))
-    config = configuration.resolve(given)
+    if configuration.is_actor_task(given):
+      # An actor task takes the run's settings from the learner it joins: here its own are checked.
+      actor_task, config = configuration.actor_task(given), None
+    else:
+      config = configuration.resolve(given)
   except ValueError as e:  # A bad setting: one line saying which and why, not the usage text.
     sys.exit(f'Error: {e}')
   startup.spend_first_run_notice()  # After the devices (it starts TensorFlow's runtime) and the flags.
   try:
-    if config.pbt_population and config.mode == 'train':
+    if config is None:  # An actor task: its Config is made of the learner's settings once it joins.
+      finished = cluster.run_actor_task(actor_task, join=functools.partial(configuration.join, given))
+    elif config.pbt_population and config.mode == 'train':
       sys.exit(pbt_controller.run(config, given, program=os.path.abspath(__file__)))
-    if config.local_cluster:
+    elif config.local_cluster:
       sys.exit(local_cluster.run_local_cluster(config, program=os.path.abspath(__file__)))
-    for note in levels_lib.notes(config):
-      logging.warning(note)
-    if config.mode == 'test':
-      test(config)
-    elif config.task == -1:
-      logging.info('Training %s', describe(config))
-      log_learner_device(config)
-      train(config)
-    elif config.job_name == 'learner':
-      log_learner_device(config)
-      cluster.run_learner_task(config)
     else:
-      cluster.run_actor_task(config)
-  except cluster.LearnerUnreachableError as e:
+      for note in levels_lib.notes(config):
+        logging.warning(note)
+      finished = run_task(config)
+  except cluster.WrongLearnerError as e:  # A learner of another run, or whose settings it contradicts.
     sys.exit(f'Error: {e}')
+  except cluster.LearnerUnreachableError as e:  # The learner may come back: a code to retry.
+    print(f'Error: {e}', file=sys.stderr)
+    sys.exit(cluster.EXIT_LEARNER_UNREACHABLE)
   except environments.EnvironmentProcessError as e:  # A level that cannot start, with its message.
     sys.exit(f'Error: {e}\n{levels_lib.START_FAILURE_HINT}')
+  # Stopped by a signal before the end (a frame budget trained, the tests played): 128 + its number,
+  # which schedulers retry (docs/cluster.md, "What stops what").
+  if not finished and progress.stopping_signal() is not None:
+    sys.exit(128 + progress.stopping_signal())
+
+
+def run_task(config):
+  """Test mode, training on this machine or a cluster's learner; returns whether it ran to its end."""
+  if config.mode == 'test':
+    test(config)
+    return True
+  if config.task == -1:
+    logging.info('Training %s', describe(config))
+    log_learner_device(config)
+    return train(config) >= config.total_environment_frames
+  log_learner_device(config)
+  return cluster.run_learner_task(config) >= config.total_environment_frames
 
 
 if __name__ == '__main__':

@@ -1,10 +1,17 @@
 """Learner and actors as processes, over TensorFlow's own distributed runtime.
 
-The learner's server hosts the trajectory queue and a copy of the weights, both on its CPU and found
-by name: actor tasks build ops on '/job:learner' that name the same shared resources. Only the
-learner is in the learner's cluster spec; each actor task joins as a job of its own, so actors come
-and go without the learner knowing them in advance.
+The learner's server hosts the trajectory queue, a copy of the weights and the run (its state and
+its settings, config.json's, with the run's identity), all on its CPU and found by name: actor tasks
+build ops on '/job:learner' that name the same shared resources. Only the learner is in the
+learner's cluster spec; each actor task joins as a job of its own, so actors come and go without the
+learner knowing them in advance. An actor task takes the run's settings from the learner it joins
+(runtime.run_config.join), so every actor task of any run starts with the same command.
+
+Exit codes (experiment.py; the table in docs/cluster.md): a run stopped by a signal before its frame
+budget ends with 128 + the signal, which schedulers take for a failure to retry; an actor task that
+finds no learner within --learner_timeout_secs with EXIT_LEARNER_UNREACHABLE, retryable too.
 """
+import json
 import os
 import queue as py_queue
 import socket
@@ -31,13 +38,56 @@ from runtime import training_loop
 SHARED_DEVICE = '/job:learner/replica:0/task:0/device:CPU:0'
 # The learner's run state, which actor tasks poll: 0 before it has published its weights.
 _RUNNING, _FINISHED, _STOPPED = 1, 2, 3  # _STOPPED: ended before its budget (a signal, an error).
+# An actor task's exit code when no learner answered within --learner_timeout_secs: 128 + SIGUSR1,
+# retryable for the training operator's ExitCode restart policy (128-255), and the code its earlier
+# releases reserved for a user's retryable error. The actor is not at fault; the learner may be
+# pending, or restarting with back-off.
+EXIT_LEARNER_UNREACHABLE = 138
+# What an actor task's calls to a learner that went away raise.
+_LEARNER_LOST = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.InternalError,
+                 tf.errors.CancelledError)
 _ACTOR_POLL_SECS = 2.
 _MAX_RETRY_SECS = 10.  # The longest wait between an actor task's attempts to reach the learner.
 KEEPALIVE_SECS = 10  # Between gRPC's keepalive pings on an actor task's channels (run_actor_task).
 
 
+class SharedRun:
+  """The learner's run, as named variables on the learner's CPU: its state, which actor tasks poll,
+  and its settings (config.json's, with the run's identity: run_id and logdir)."""
+
+  def __init__(self):
+    with tf.device(SHARED_DEVICE):
+      self._state = tf.raw_ops.VarHandleOp(dtype=tf.int32, shape=[], container=trajectories.CONTAINER,
+                                           shared_name='run_state')
+      self._settings = tf.raw_ops.VarHandleOp(dtype=tf.string, shape=[],
+                                              container=trajectories.CONTAINER,
+                                              shared_name='run_settings')
+
+  def publish(self, config):
+    """Learner: publishes its settings, before its state says that it runs."""
+    with tf.device(SHARED_DEVICE):
+      tf.raw_ops.AssignVariableOp(resource=self._settings, value=tf.constant(run_config.as_json(config)))
+
+  def settings(self):
+    """Actor: the learner's settings, {flag name: value}."""
+    with tf.device(SHARED_DEVICE):
+      return json.loads(tf.raw_ops.ReadVariableOp(resource=self._settings, dtype=tf.string).numpy())
+
+  def set_state(self, state):
+    with tf.device(SHARED_DEVICE):
+      tf.raw_ops.AssignVariableOp(resource=self._state, value=tf.constant(state, tf.int32))
+
+  def state(self):
+    """_RUNNING, _FINISHED or _STOPPED; 0 before the learner has published its weights."""
+    with tf.device(SHARED_DEVICE):
+      try:
+        return int(tf.raw_ops.ReadVariableOp(resource=self._state, dtype=tf.int32).numpy())
+      except tf.errors.FailedPreconditionError:
+        return 0  # Not created yet.
+
+
 class SharedWeights:
-  """The learner's weights (and whether it runs) as named variables on the learner's CPU."""
+  """The learner's weights as named variables on the learner's CPU."""
 
   def __init__(self, variables):
     self._variables = list(variables)
@@ -46,8 +96,6 @@ class SharedWeights:
                                               container=trajectories.CONTAINER,
                                               shared_name=f'weights/{i}/{v.name}')
                        for i, v in enumerate(self._variables)]
-      self._state = tf.raw_ops.VarHandleOp(dtype=tf.int32, shape=[], container=trajectories.CONTAINER,
-                                           shared_name='run_state')
 
   def publish(self):
     """Learner: copies its weights to the shared ones."""
@@ -63,45 +111,55 @@ class SharedWeights:
     for variable, value in zip(self._variables, values):
       variable.assign(value)
 
-  def set_state(self, state):
-    with tf.device(SHARED_DEVICE):
-      tf.raw_ops.AssignVariableOp(resource=self._state, value=tf.constant(state, tf.int32))
-
-  def state(self):
-    """_RUNNING or _FINISHED; 0 before the learner has published its weights."""
-    with tf.device(SHARED_DEVICE):
-      try:
-        return int(tf.raw_ops.ReadVariableOp(resource=self._state, dtype=tf.int32).numpy())
-      except tf.errors.FailedPreconditionError:
-        return 0  # Not created yet.
-
 
 class LearnerUnreachableError(RuntimeError):
   pass
 
 
+class WrongLearnerError(ValueError):
+  """The learner an actor task reached trains another run, or a run its flags contradict."""
+
+
 def wait_for_learner(address, timeout):
-  """Waits until the learner's port accepts connections, trying again after 1, 2, 4, ... s (at most
-  _MAX_RETRY_SECS) and saying so; LearnerUnreachableError after `timeout` s."""
+  """Waits until the learner's host name resolves and its port accepts connections, trying again
+  after 1, 2, 4, ... s (at most _MAX_RETRY_SECS) and saying so; LearnerUnreachableError after
+  `timeout` s. A name that does not resolve is waited for as a port that does not answer: a
+  scheduler may publish the learner's name only once the learner is up (the training operator's
+  headless Services, once its pod is Ready)."""
   host, _, port = address.rpartition(':')
   deadline = time.monotonic() + timeout
   wait = 1.
   while True:
     try:
-      with socket.create_connection((host, int(port)), timeout=2):
-        return
-    except OSError as e:
-      left = deadline - time.monotonic()
-      if left <= 0:
+      socket.getaddrinfo(host.strip('[]'), int(port), type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as e:
+      unresolved, problem = True, getattr(e, 'strerror', None) or e
+    else:
+      try:
+        with socket.create_connection((host.strip('[]'), int(port)), timeout=2):
+          return
+      except OSError as e:
+        unresolved, problem = False, e.strerror or e
+    left = deadline - time.monotonic()
+    if left <= 0:
+      if unresolved:
         raise LearnerUnreachableError(
-            f'no learner answered at --learner_address={address} within {timeout:g} s '
-            '(--learner_timeout_secs): start it first (--job_name=learner --task=0) or check the '
-            'address') from None
-      wait = min(wait, left)
+            f'the learner\'s host {host!r} (--learner_address={address}) did not resolve within '
+            f'{timeout:g} s (--learner_timeout_secs; {problem}): check the address, or start the '
+            'learner') from None
+      raise LearnerUnreachableError(
+          f'no learner answered at --learner_address={address} within {timeout:g} s '
+          '(--learner_timeout_secs): start it first (--job_name=learner --task=0) or check the '
+          'address') from None
+    wait = min(wait, left)
+    if unresolved:
+      logging.warning('The learner\'s host %r does not resolve yet (%s): trying again in %.0f s, '
+                      'giving up in %.0f s (--learner_timeout_secs).', host, problem, wait, left)
+    else:
       logging.warning('The learner at %s is not reachable (%s): trying again in %.0f s, giving up '
-                      'in %.0f s (--learner_timeout_secs).', address, e.strerror or e, wait, left)
-      time.sleep(wait)
-      wait = min(2 * wait, _MAX_RETRY_SECS)
+                      'in %.0f s (--learner_timeout_secs).', address, problem, wait, left)
+    time.sleep(wait)
+    wait = min(2 * wait, _MAX_RETRY_SECS)
 
 
 def _free_port():
@@ -111,13 +169,15 @@ def _free_port():
 
 
 def run_learner_task(config):
-  """The learner process: serves the queue and the weights, trains, checkpoints."""
+  """The learner process: serves the queue, the weights and the run, trains, checkpoints; returns
+  the frames trained."""
   port = config.learner_address.rpartition(':')[2]
   logging.warning('The learner\'s TensorFlow server listens on port %s of every network interface '
                   'of this machine and runs any TensorFlow graph sent to it, unauthenticated: keep '
                   'the port closed to all but the actor machines (README, "Security").', port)
   run_config.write(config)
   env_spec = environments.environment_spec(levels_lib.actor_levels(config)[0], config.env_config)
+  # TensorFlow's server listens on every interface: the learner's own host name need not resolve.
   tf.config.experimental_connect_to_cluster(
       tf.train.ClusterSpec({'learner': [config.learner_address]}), job_name='learner', task_index=0)
   strategy = replicas.make_strategy(config.learner_replicas)
@@ -125,10 +185,12 @@ def run_learner_task(config):
   agent, learner, checkpoints = learner_lib.learner_setup(config, env_spec, device, strategy)
   example = trajectories.unroll_example(agent, env_spec, config.unroll_length)
   trajectory_queue = trajectories.make_trajectory_queue(example, config.batch_size, SHARED_DEVICE)
+  run = SharedRun()
+  run.publish(config)
   weights = SharedWeights(agent.trainable_variables)
   weights.publish()
-  weights.set_state(_RUNNING)
-  logging.info('Learner serving at %s.', config.learner_address)
+  run.set_state(_RUNNING)
+  logging.info('Learner serving run %r at %s.', config.run_id, config.learner_address)
   stop = progress.Stop()
   restore_signals = progress.handle_signals(stop)
   prefetcher = prefetch.Prefetcher(trajectory_queue, example, config.batch_size,
@@ -140,7 +202,7 @@ def run_learner_task(config):
   finally:
     # Before the queue closes, so that actor tasks take it for the end and stop.
     finished = int(learner.num_env_frames.numpy()) >= config.total_environment_frames
-    weights.set_state(_FINISHED if finished else _STOPPED)
+    run.set_state(_FINISHED if finished else _STOPPED)
     trajectory_queue.close(cancel_pending_enqueues=True)
     prefetcher.close()
     restore_signals()
@@ -148,25 +210,96 @@ def run_learner_task(config):
   return frames
 
 
-def run_actor_task(config, env_factory=environments.create_environment):
-  """An actor process: plays its actors with the learner's latest weights, feeding its queue.
+def run_actor_task(task, join, env_factory=environments.create_environment):
+  """An actor process: joins the learner, takes the run's settings from it, and plays its actors
+  with the learner's latest weights, feeding its queue; returns True when the learner has finished.
 
-  If the learner goes away, this process starts itself again and waits for the learner to come back
-  (up to learner_timeout_secs): TensorFlow's remote contexts do not survive a restarted server or a
-  connection the server dropped. It ends when the learner has finished or was stopped.
+  task: the task's own settings, checked ({flag name: value}: runtime.run_config.actor_task);
+  join: (the learner's settings) -> the task's Config, or ValueError for a flag that contradicts them.
+  If the learner goes away or stops before its frame budget, this process starts itself again and
+  waits for the learner to come back (up to learner_timeout_secs): TensorFlow's remote contexts do
+  not survive a restarted server or a connection the server dropped. Raises WrongLearnerError for
+  a learner of another run (--run_id) or whose settings the task's flags contradict.
   """
-  actor_ids = list(range(config.task, config.num_actors, config.num_actor_tasks))
   # gRPC's keepalive pings, on this process's channels to the learner: a connection whose far end is
   # gone without a word (the learner killed while this host was cut off) fails its calls within
   # KEEPALIVE_SECS * 2, where a call would otherwise wait on it for ever (measured).
   os.environ.setdefault('TF_GRPC_DEFAULT_OPTIONS', f'grpc.keepalive_time_ms={KEEPALIVE_SECS * 1000},'
                         f'grpc.keepalive_timeout_ms={KEEPALIVE_SECS * 1000}')
-  wait_for_learner(config.learner_address, config.learner_timeout_secs)
-  job = f'actor_{config.task}'
-  address = config.actor_address or f'localhost:{_free_port()}'
+  address, timeout = task['learner_address'], task['learner_timeout_secs']
+  wait_for_learner(address, timeout)
+  job = f'actor_{task["task"]}'
   tf.config.experimental_connect_to_cluster(
-      tf.train.ClusterSpec({'learner': [config.learner_address], job: [address]}),
+      tf.train.ClusterSpec({'learner': [address], job: [task['actor_address'] or
+                                                        f'localhost:{_free_port()}']}),
       job_name=job, task_index=0)
+  run = SharedRun()
+  try:
+    state = _wait_until_running(run, address, timeout)
+    settings = run.settings()
+  except _LEARNER_LOST as e:
+    _start_again(e)
+  if state == _FINISHED:
+    logging.info('The learner has finished: stopping.')
+    return True
+  if task['run_id'] and settings.get('run_id') != task['run_id']:
+    raise WrongLearnerError(
+        f'the learner at {address} trains run {settings.get("run_id")!r} (--logdir='
+        f'{settings.get("logdir")} on its machine), not this task\'s run {task["run_id"]!r} '
+        '(--run_id): check the address, or leave --run_id out to join the run the learner trains')
+  try:
+    config = join(settings)
+  except ValueError as e:
+    raise WrongLearnerError(str(e)) from None
+  logging.info('Joined run %r (--logdir=%s on the learner\'s machine) at %s.', settings['run_id'],
+               settings['logdir'], address)
+  state, error = _play(config, run, env_factory)
+  if state == _FINISHED:
+    logging.info('The learner has finished: stopping.')
+    return True
+  if state == _STOPPED:
+    logging.warning('The learner has stopped before its frame budget (a signal or an error ended '
+                    'it): starting again, to rejoin it when it is back (within %g s, '
+                    '--learner_timeout_secs).', timeout)
+    _start_again()
+  if isinstance(error, (tf.errors.OpError, dynamic_batching.BatcherClosedError)):
+    _start_again(error)
+  if error is not None:
+    raise error
+  return False  # Stopped by a signal.
+
+
+def _wait_until_running(run, address, timeout):
+  """The learner's state once it runs or has finished. Before, it has not published its weights
+  yet, or it is a stopped learner in its last seconds (a restarted one takes its place);
+  LearnerUnreachableError if that lasts `timeout` s."""
+  deadline = time.monotonic() + timeout
+  said = False
+  while (state := run.state()) in (0, _STOPPED):
+    if time.monotonic() > deadline:
+      raise LearnerUnreachableError(f'the learner at --learner_address={address} did not start '
+                                    f'training within {timeout:g} s (--learner_timeout_secs)')
+    if state == _STOPPED and not said:
+      said = True
+      logging.warning('The learner at %s has stopped before its frame budget: waiting for it to '
+                      'come back, up to %g s (--learner_timeout_secs).', address, timeout)
+    time.sleep(1)
+  return state
+
+
+def _start_again(error=None):
+  """Runs this program again in this process, to reconnect when the learner is back."""
+  if error is not None:
+    logging.warning('Lost the learner (%s): starting again, to reconnect when it is back.',
+                    str(error).splitlines()[0][:200])
+  # At once: the new process imports TensorFlow while the learner comes back, then waits for it.
+  os.execv(sys.executable, [sys.executable] + sys.argv)
+
+
+def _play(config, run, env_factory):
+  """Plays this task's actors until the learner ends or goes away, or a signal; returns the
+  learner's last state seen and the error that stopped play, if any."""
+  actor_ids = list(range(config.task, config.num_actors, config.num_actor_tasks))
   groups = acting.start_environments(config, actor_ids, is_test=False, env_factory=env_factory)
   stop = progress.Stop()
   restore_signals = progress.handle_signals(stop)
@@ -179,11 +312,6 @@ def run_actor_task(config, env_factory=environments.create_environment):
         trajectories.unroll_example(agent, env_spec, config.unroll_length), config.batch_size,
         SHARED_DEVICE)
     weights = SharedWeights(agent.trainable_variables)
-    deadline = time.monotonic() + config.learner_timeout_secs
-    while weights.state() == 0:  # Connected before the learner published its weights.
-      if time.monotonic() > deadline:
-        raise LearnerUnreachableError('the learner never published its weights')
-      time.sleep(1)
     weights.fetch()
     # Remote ops from several threads at once deadlocked in TF 2.21's eager runtime: actor threads
     # hand their unrolls over, and this thread alone talks to the learner.
@@ -208,15 +336,14 @@ def run_actor_task(config, env_factory=environments.create_environment):
         pass
       if time.monotonic() - last_poll > _ACTOR_POLL_SECS:
         last_poll = time.monotonic()
-        state = weights.state()
+        state = run.state()
         if state in (_FINISHED, _STOPPED):
           stop.event.set()
-  except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.InternalError,
-          tf.errors.CancelledError) as e:
+  except _LEARNER_LOST as e:
     stop.fail(e)
     if isinstance(e, tf.errors.CancelledError):  # The learner closed its queue: has it ended?
       try:
-        state = weights.state()
+        state = run.state()
       except tf.errors.OpError:
         pass
   finally:
@@ -224,15 +351,4 @@ def run_actor_task(config, env_factory=environments.create_environment):
       pool.close()
     restore_signals()
     acting.close_environments(groups)
-  if state in (_FINISHED, _STOPPED):
-    logging.info('The learner has %s: stopping.', 'finished' if state == _FINISHED else
-                 'stopped before its frame budget (a signal or an error ended it)')
-    return
-  if stop.error is None:
-    return
-  if isinstance(stop.error, (tf.errors.OpError, dynamic_batching.BatcherClosedError)):
-    logging.warning('Lost the learner (%s): starting again, to reconnect when it is back.',
-                    str(stop.error).splitlines()[0][:200])
-    # At once: the new process imports TensorFlow while the learner comes back, then waits for it.
-    os.execv(sys.executable, [sys.executable] + sys.argv)
-  raise stop.error
+  return state, stop.error

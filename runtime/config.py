@@ -67,17 +67,26 @@ class Config:
   num_actor_tasks: int = setting(0, 'Actor processes; actor task i plays actors i, i + N, ... 0: one '
                                  'per actor, as the original.')
   learner_timeout_secs: float = setting(
-      600., 'How long an actor task waits for an unreachable learner before it gives up.',
+      600., "How long an actor task waits for a learner that is unreachable, whose host name does "
+      'not resolve yet, or that has stopped before its frame budget, before it gives up.',
       check=POSITIVE)
+  run_id: str = setting(
+      '', "The run's identity, which an actor task checks when it joins the learner. Learner: '' "
+      'keeps the one recorded in --logdir, or makes one for a new run. Actor task: the learner '
+      "must have this one; '' joins whatever run the learner trains.")
   cluster: str = setting(
       'auto', "Where a cluster task's role and addresses come from (runtime/schedulers.py): 'flags' "
       "(--job_name, --task, --learner_address, --actor_address, --num_actor_tasks); 'tf_config' "
       "(the TF_CONFIG variable, as Kubernetes' TFJob sets it); 'slurm' (an srun job step: task 0 the "
-      "learner, the others actors); 'auto': tf_config when TF_CONFIG is set, else flags.",
+      "learner, the others actors); 'indexed_job' (the Kubernetes Jobs of "
+      "cluster/kubernetes/impala-indexed-job.yaml: IMPALA_ROLE, IMPALA_LEARNER_ADDRESS, "
+      "IMPALA_NUM_ACTOR_TASKS, JOB_COMPLETION_INDEX); 'auto': tf_config when TF_CONFIG is set, else "
+      "flags.",
       choices=schedulers.SOURCES)
   slurm_port_base: int = setting(
-      8001, "--cluster=slurm: the learner's port on its node; an actor task listens on this port "
-      'plus its local task id on its node.', check=POSITIVE)
+      8001, "--cluster=slurm: where the jobs' ports begin when Slurm reserves none for the step "
+      "(SLURM_STEP_RESV_PORTS): job j's learner listens on this + (j % 384) * 64 on its node, an "
+      'actor task on 1 + its local task id above that on its node.', check=POSITIVE)
   local_cluster: bool = setting(False, 'Start the learner and the actor tasks as processes on this '
                                 'machine, restart actor tasks that die, and stop them all together.')
   total_environment_frames: int = setting(
@@ -232,6 +241,13 @@ class Configuration:
     value = lambda name: given.get(name, self.fields[name].default)
     return {**given, **schedulers.cluster_settings(given, value('cluster'), value('slurm_port_base'))}
 
+  def check_values(self, values):
+    """ValueError, naming the flag, for a value of `values` ({name: value}) its field's check refuses."""
+    for name, value in values.items():
+      check = self.fields[name].metadata['check']
+      if check and not check[1](value):
+        raise ValueError(f'--{name} {check[0]}, got {value}')
+
   def build(self, **given):
     """The checked Config of the settings `given`; ValueError, naming the flag, for a bad value.
 
@@ -243,10 +259,7 @@ class Configuration:
     values = {name: field.default for name, field in self.fields.items()}
     values.update(given)
     presets.apply(values, given, self.atari_preset(values))
-    for name, field in self.fields.items():
-      check = field.metadata['check']
-      if check and not check[1](values[name]):
-        raise ValueError(f'--{name} {check[0]}, got {values[name]}')
+    self.check_values(values)
     values['num_actor_tasks'] = values['num_actor_tasks'] or values['num_actors']
     _check_distributed(values)
     for resolve in self.resolvers:
@@ -266,9 +279,9 @@ def _check_distributed(values):
   if not 0 < values['num_actor_tasks'] <= values['num_actors']:
     raise ValueError(f'--num_actor_tasks must be in [1, --num_actors={values["num_actors"]}], '
                      f'got {values["num_actor_tasks"]}')
-  for name in ('learner_address', 'actor_address'):  # A cluster task's hosts must resolve.
+  for name in ('learner_address', 'actor_address'):  # Resolved when connecting, where it waits.
     if values[name]:
-      schedulers.check_address(values[name], f'--{name}', resolve=values['task'] != -1)
+      schedulers.check_address(values[name], f'--{name}')
   if values['task'] == -1:
     return  # Training on this machine, or --local_cluster starting the tasks on this machine.
   if values['local_cluster']:

@@ -11,7 +11,8 @@ from runtime import supervision
 
 def run_local_cluster(config, program):
   """Runs `program` (the path of experiment.py) as one learner and `num_actor_tasks` actor tasks,
-  with this process's arguments; restarts actor tasks that fail; returns the learner's exit code."""
+  with this process's arguments; restarts actor tasks that fail; returns the learner's exit code,
+  or 128 + the signal that stopped this process (SIGINT, SIGTERM)."""
   passed = [a for a in sys.argv[1:] if not a.startswith(('--local_cluster', '--nolocal_cluster',
                                                           '--job_name', '--task'))]
   command = [sys.executable, program] + passed
@@ -46,4 +47,4 @@ def run_local_cluster(config, program):
       learner.wait()
     for s, h in previous.items():
       signal.signal(s, h)
-  return learner.returncode
+  return 128 + stopping[0] if stopping else learner.returncode

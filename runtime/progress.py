@@ -143,10 +143,20 @@ class Stop:
     self.event.set()
 
 
+_signals = []  # The signals handle_signals's handlers have received in this process, in turn.
+
+
 def handle_signals(stop):
   """Sets `stop` on SIGINT and SIGTERM; returns a function that restores the previous handlers."""
   def handler(signum, unused_frame):
     logging.info('Received signal %d: stopping after the current step.', signum)
+    _signals.append(signum)
     stop.event.set()
   previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
   return lambda: [signal.signal(s, h) for s, h in previous.items()]
+
+
+def stopping_signal():
+  """The first signal that stopped work in this process (handle_signals), or None: a program
+  stopped by one before its frame budget exits with 128 + its number, as a shell reports it."""
+  return _signals[0] if _signals else None
