@@ -85,10 +85,11 @@ class CrossHostCluster:
     self.num_actors = self.num_tasks * actors_per_task
     self.tasks_per_host = tasks_per_host
     self.logs = logs
-    self.flags = [f'--logdir={logdir}', '--level_name=atari/pong',
-                  f'--num_actors={self.num_actors}',
-                  f'--num_actor_tasks={self.num_tasks}',
-                  f'--learner_address={hosts.address["learner"]}:{PORT}'] + list(extra)
+    address = f'--learner_address={hosts.address["learner"]}:{PORT}'
+    self.flags = [f'--logdir={logdir}', '--level_name=atari/pong', f'--num_actors={self.num_actors}',
+                  f'--num_actor_tasks={self.num_tasks}', address] + list(extra)
+    # An actor task takes the run's settings from the learner (a restarted one's budget included).
+    self.actor_flags = [address] + [f for f in extra if f.startswith('--learner_timeout_secs')]
     self.learner = None
     self.learners = []  # Every learner process started, in order.
     self.actors = {}  # Task index -> its latest Task.
@@ -113,7 +114,7 @@ class CrossHostCluster:
     for task in self.host_tasks(host):
       port = PORT + 1 + task % self.tasks_per_host
       self.actors[task] = Task(self.hosts, host, os.path.join(self.logs, f'actor{task}.log'),
-                               self.flags + ['--job_name=actor', f'--task={task}',
+                               self.actor_flags + ['--job_name=actor', f'--task={task}',
                                              f'--actor_address={self.hosts.address[host]}:{port}'])
 
   def learner_text(self):
