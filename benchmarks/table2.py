@@ -126,7 +126,7 @@ def run_cell(correction, replay, seed):
       process.send_signal(signal.SIGINT)  # Stops after the current step; writes a checkpoint.
       process.wait()
   minutes = (time.monotonic() - start) / 60
-  if process.returncode not in (0, -signal.SIGINT):
+  if process.returncode not in (0, 128 + signal.SIGINT, -signal.SIGINT):  # Stopped by our SIGINT.
     raise SystemExit(f'{cell_name(correction, replay, seed)} failed with code {process.returncode}')
   frames, returns = episodes(logdir)
   rho = scalar_means(logdir, ['learner/mean_abs_log_rho', 'learner/mean_abs_log_rho_fresh',
