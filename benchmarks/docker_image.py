@@ -51,8 +51,10 @@ def build_stages(log_lines):
 
 def part_of(step):
   """The part of the build (the issue's stages) a step or marker belongs to."""
+  if step.startswith('=== base') and step.endswith(' ready'):
+    return 'the build context: the mirror and certificates copied in'
   if step.startswith('=== base'):
-    return 'base: debootstrap + import (0 when the base image existed)'
+    return 'base: debootstrap + import'
   if 'install_system.sh' in step:
     return 'system stage: Debian\'s Python, make (apt)'
   if 'fetch_stimuli.sh' in step:

@@ -445,3 +445,28 @@ def test_default_command_trains_briefly_then_tests_with_defined_flags():
   assert int(train['total_environment_frames']) <= 100_000 and int(test['test_num_episodes']) <= 5
   assert train['dataset_path'] == '$DMLAB_DATASET_PATH'
   assert 'ENV DMLAB_DATASET_PATH=/opt/dmlab_datasets/brady_konkle_oliva2008' in read('Dockerfile')
+
+
+# --- The long form's reader of the build log ---------------------------------------------------------
+
+def test_the_build_log_reader_times_each_part_and_counts_the_suite():
+  log = '''     0 === base: debootstrap bookworm into localhost/debian:bookworm
+    30 === base: localhost/debian:bookworm ready
+    31 [1/5] STEP 5/5: RUN bash /opt/docker/install_system.sh
+    40 [2/5] STEP 4/4: RUN bash /opt/docker/fetch_stimuli.sh /opt/dmlab_datasets/brady_konkle_oliva2008
+    41 [3/5] STEP 8/8: RUN bash /opt/docker/build_dmlab.sh /opt/dmlab_wheel
+   300 [5/5] STEP 8/12: RUN make install TENSORFLOW_EXTRA="${TENSORFLOW_EXTRA}"
+   360 [5/5] STEP 9/12: COPY --from=project /opt/impala /opt/impala
+   362 [5/5] STEP 11/12: RUN PYTEST_ADDOPTS=-rsp make test
+   900 PASSED tests/test_dmlab_real.py::test_a
+   900 PASSED tests/test_vtrace.py::test_b
+   900 SKIPPED [1] tests/test_dmlab_real.py:190: no stimuli
+   900 ======= 480 passed, 3 skipped in 530.00s (0:08:50) =======
+   905 === done: impala'''.splitlines()
+  from benchmarks import docker_image  # pylint: disable=import-outside-toplevel
+  stages = dict(docker_image.build_stages(log))
+  assert list(stages.values()) == [30, 1, 9, 1, 259, 60, 2, 543]
+  assert stages['`make test`'] == 543 and stages['DeepMind Lab (apt, sources, Bazel, wheel)'] == 259
+  summary, real, skipped = docker_image.suite_counts(log)
+  assert summary == '480 passed, 3 skipped in 530.00s (0:08:50)'
+  assert real == {'PASSED': 1, 'SKIPPED': 1} and skipped == ['tests/test_dmlab_real.py:190: no stimuli']
