@@ -9,10 +9,12 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 # DeepMind Lab from a wheel, for whoever has one (../shared/dmlab's, or the Docker image's build):
 #   make install DMLAB_WHEEL=path/to/deepmind_lab-1.0-py3-none-any.whl   (also for make test, make train)
 DMLAB_WHEEL ?=
-# The Debian/Ubuntu packages DeepMind Lab's headless build loads at run time: what its software
-# renderer and its map compiler (q3map2) need, as `objdump -p` lists them (the image's minimal base
-# found glib missing: q3map2 could not start, so no generated level compiled).
-DMLAB_PACKAGES := libosmesa6 liblua5.1-0 libsdl2-2.0-0 libjpeg62-turbo libpng16-16 zlib1g libglib2.0-0 libxml2
+# The Debian/Ubuntu packages DeepMind Lab's headless build needs at run time: the libraries of its
+# software renderer and map compiler (q3map2), as `objdump -p` lists them, and zip, with which its
+# compile_map.sh packs each generated level. The image's minimal base lacked glib, then zip: no
+# generated level compiled.
+DMLAB_PACKAGES := libosmesa6 liblua5.1-0 libsdl2-2.0-0 libjpeg62-turbo libpng16-16 zlib1g libglib2.0-0 \
+    libxml2 zip
 # TensorFlow's extra, for a GPU learner: make install TENSORFLOW_EXTRA=and-cuda (the Dockerfile's
 # build argument of the same name). The version stays requirements.txt's.
 TENSORFLOW_EXTRA ?=
