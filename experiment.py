@@ -50,6 +50,7 @@ from pbt import population as pbt_population
 from runtime import cluster
 from runtime import evaluation
 from runtime import learner as learner_lib
+from runtime import learner_link
 from runtime import levels as levels_lib
 from runtime import local_cluster
 from runtime import one_machine
@@ -136,7 +137,7 @@ def main(argv):
       finished = run_task(config)
   except cluster.WrongLearnerError as e:  # A learner of another run, or whose settings it contradicts.
     sys.exit(f'Error: {e}')
-  except cluster.LearnerUnreachableError as e:  # The learner may come back: a code to retry.
+  except learner_link.LearnerUnreachableError as e:  # The learner may come back: a code to retry.
     print(f'Error: {e}', file=sys.stderr)
     sys.exit(cluster.EXIT_LEARNER_UNREACHABLE)
   except environments.EnvironmentProcessError as e:  # A level that cannot start, with its message.

@@ -7,7 +7,7 @@ How data flows in training:
     environments (processes) --steps--> actors (acting.py: threads, batched inference)
         --unrolls--> trajectory queue (trajectories.py) --batches--> prefetch (prefetch.py,
         mixing in replay.py's buffer) --> learner (learner.py, losses.py; training_loop.py)
-        --weights--> actors (cluster.py: shared by name, across machines)
+        --weights--> actors (cluster.py, learner_link.py: shared by name, across machines)
 
 Modules, roughly in that order:
   config.py         the runtime's settings, each once: its Config, their flags and checks
@@ -30,6 +30,7 @@ Modules, roughly in that order:
   curves.py         learning_curve.png, redrawn as the run trains
   one_machine.py    train on this machine
   cluster.py        the learner and actor tasks over TensorFlow's distributed runtime
+  learner_link.py   what the learner shares with actor tasks (run, weights), and reaching it
   schedulers.py     a cluster task's role and addresses from TF_CONFIG (Kubernetes) or Slurm
   local_cluster.py  --local_cluster: those tasks as processes of this machine, supervised
   supervision.py    programs started by this one (tasks, PBT members) end with it, even if it is killed

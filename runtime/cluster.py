@@ -2,16 +2,16 @@
 
 The learner's server hosts the trajectory queue, a copy of the weights and the run (its state and
 its settings, config.json's, with the run's identity), all on its CPU and found by name: actor tasks
-build ops on '/job:learner' that name the same shared resources. Only the learner is in the
-learner's cluster spec; each actor task joins as a job of its own, so actors come and go without the
-learner knowing them in advance. An actor task takes the run's settings from the learner it joins
-(runtime.run_config.join), so every actor task of any run starts with the same command.
+build ops on '/job:learner' that name the same shared resources (runtime.learner_link). Only the
+learner is in the learner's cluster spec; each actor task joins as a job of its own, so actors come
+and go without the learner knowing them in advance. An actor task takes the run's settings from the
+learner it joins (runtime.run_config.join), so every actor task of any run starts with the same
+command.
 
 Exit codes (experiment.py; the table in docs/cluster.md): a run stopped by a signal before its frame
 budget ends with 128 + the signal, which schedulers take for a failure to retry; an actor task that
 finds no learner within --learner_timeout_secs with EXIT_LEARNER_UNREACHABLE, retryable too.
 """
-import json
 import os
 import queue as py_queue
 import socket
@@ -27,6 +27,7 @@ from runtime import agents
 from runtime import dynamic_batching
 from runtime import levels as levels_lib
 from runtime import learner as learner_lib
+from runtime import learner_link
 from runtime import prefetch
 from runtime import progress
 from runtime import replay
@@ -35,9 +36,6 @@ from runtime import run_config
 from runtime import trajectories
 from runtime import training_loop
 
-SHARED_DEVICE = '/job:learner/replica:0/task:0/device:CPU:0'
-# The learner's run state, which actor tasks poll: 0 before it has published its weights.
-_RUNNING, _FINISHED, _STOPPED = 1, 2, 3  # _STOPPED: ended before its budget (a signal, an error).
 # An actor task's exit code when no learner answered within --learner_timeout_secs: 128 + SIGUSR1,
 # retryable for the training operator's ExitCode restart policy (128-255), and the code its earlier
 # releases reserved for a user's retryable error. The actor is not at fault; the learner may be
@@ -47,119 +45,11 @@ EXIT_LEARNER_UNREACHABLE = 138
 _LEARNER_LOST = (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.InternalError,
                  tf.errors.CancelledError)
 _ACTOR_POLL_SECS = 2.
-_MAX_RETRY_SECS = 10.  # The longest wait between an actor task's attempts to reach the learner.
 KEEPALIVE_SECS = 10  # Between gRPC's keepalive pings on an actor task's channels (run_actor_task).
-
-
-class SharedRun:
-  """The learner's run, as named variables on the learner's CPU: its state, which actor tasks poll,
-  and its settings (config.json's, with the run's identity: run_id and logdir)."""
-
-  def __init__(self):
-    with tf.device(SHARED_DEVICE):
-      self._state = tf.raw_ops.VarHandleOp(dtype=tf.int32, shape=[], container=trajectories.CONTAINER,
-                                           shared_name='run_state')
-      self._settings = tf.raw_ops.VarHandleOp(dtype=tf.string, shape=[],
-                                              container=trajectories.CONTAINER,
-                                              shared_name='run_settings')
-
-  def publish(self, config):
-    """Learner: publishes its settings, before its state says that it runs."""
-    with tf.device(SHARED_DEVICE):
-      tf.raw_ops.AssignVariableOp(resource=self._settings, value=tf.constant(run_config.as_json(config)))
-
-  def settings(self):
-    """Actor: the learner's settings, {flag name: value}."""
-    with tf.device(SHARED_DEVICE):
-      return json.loads(tf.raw_ops.ReadVariableOp(resource=self._settings, dtype=tf.string).numpy())
-
-  def set_state(self, state):
-    with tf.device(SHARED_DEVICE):
-      tf.raw_ops.AssignVariableOp(resource=self._state, value=tf.constant(state, tf.int32))
-
-  def state(self):
-    """_RUNNING, _FINISHED or _STOPPED; 0 before the learner has published its weights."""
-    with tf.device(SHARED_DEVICE):
-      try:
-        return int(tf.raw_ops.ReadVariableOp(resource=self._state, dtype=tf.int32).numpy())
-      except tf.errors.FailedPreconditionError:
-        return 0  # Not created yet.
-
-
-class SharedWeights:
-  """The learner's weights as named variables on the learner's CPU."""
-
-  def __init__(self, variables):
-    self._variables = list(variables)
-    with tf.device(SHARED_DEVICE):
-      self._handles = [tf.raw_ops.VarHandleOp(dtype=v.dtype, shape=v.shape,
-                                              container=trajectories.CONTAINER,
-                                              shared_name=f'weights/{i}/{v.name}')
-                       for i, v in enumerate(self._variables)]
-
-  def publish(self):
-    """Learner: copies its weights to the shared ones."""
-    with tf.device(SHARED_DEVICE):
-      for handle, variable in zip(self._handles, self._variables):
-        tf.raw_ops.AssignVariableOp(resource=handle, value=variable)
-
-  def fetch(self):
-    """Actor: copies the shared weights into its agent."""
-    with tf.device(SHARED_DEVICE):
-      values = [tf.raw_ops.ReadVariableOp(resource=h, dtype=v.dtype)
-                for h, v in zip(self._handles, self._variables)]
-    for variable, value in zip(self._variables, values):
-      variable.assign(value)
-
-
-class LearnerUnreachableError(RuntimeError):
-  pass
 
 
 class WrongLearnerError(ValueError):
   """The learner an actor task reached trains another run, or a run its flags contradict."""
-
-
-def wait_for_learner(address, timeout):
-  """Waits until the learner's host name resolves and its port accepts connections, trying again
-  after 1, 2, 4, ... s (at most _MAX_RETRY_SECS) and saying so; LearnerUnreachableError after
-  `timeout` s. A name that does not resolve is waited for as a port that does not answer: a
-  scheduler may publish the learner's name only once the learner is up (the training operator's
-  headless Services, once its pod is Ready)."""
-  host, _, port = address.rpartition(':')
-  deadline = time.monotonic() + timeout
-  wait = 1.
-  while True:
-    try:
-      socket.getaddrinfo(host.strip('[]'), int(port), type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as e:
-      unresolved, problem = True, getattr(e, 'strerror', None) or e
-    else:
-      try:
-        with socket.create_connection((host.strip('[]'), int(port)), timeout=2):
-          return
-      except OSError as e:
-        unresolved, problem = False, e.strerror or e
-    left = deadline - time.monotonic()
-    if left <= 0:
-      if unresolved:
-        raise LearnerUnreachableError(
-            f'the learner\'s host {host!r} (--learner_address={address}) did not resolve within '
-            f'{timeout:g} s (--learner_timeout_secs; {problem}): check the address, or start the '
-            'learner') from None
-      raise LearnerUnreachableError(
-          f'no learner answered at --learner_address={address} within {timeout:g} s '
-          '(--learner_timeout_secs): start it first (--job_name=learner --task=0) or check the '
-          'address') from None
-    wait = min(wait, left)
-    if unresolved:
-      logging.warning('The learner\'s host %r does not resolve yet (%s): trying again in %.0f s, '
-                      'giving up in %.0f s (--learner_timeout_secs).', host, problem, wait, left)
-    else:
-      logging.warning('The learner at %s is not reachable (%s): trying again in %.0f s, giving up '
-                      'in %.0f s (--learner_timeout_secs).', address, problem, wait, left)
-    time.sleep(wait)
-    wait = min(2 * wait, _MAX_RETRY_SECS)
 
 
 def _free_port():
@@ -184,12 +74,13 @@ def run_learner_task(config):
   device = learner_lib.learner_device()
   agent, learner, checkpoints = learner_lib.learner_setup(config, env_spec, device, strategy)
   example = trajectories.unroll_example(agent, env_spec, config.unroll_length)
-  trajectory_queue = trajectories.make_trajectory_queue(example, config.batch_size, SHARED_DEVICE)
-  run = SharedRun()
+  trajectory_queue = trajectories.make_trajectory_queue(example, config.batch_size,
+                                                         learner_link.SHARED_DEVICE)
+  run = learner_link.SharedRun()
   run.publish(config)
-  weights = SharedWeights(agent.trainable_variables)
+  weights = learner_link.SharedWeights(agent.trainable_variables)
   weights.publish()
-  run.set_state(_RUNNING)
+  run.set_state(learner_link.RUNNING)
   logging.info('Learner serving run %r at %s.', config.run_id, config.learner_address)
   stop = progress.Stop()
   restore_signals = progress.handle_signals(stop)
@@ -202,7 +93,7 @@ def run_learner_task(config):
   finally:
     # Before the queue closes, so that actor tasks take it for the end and stop.
     finished = int(learner.num_env_frames.numpy()) >= config.total_environment_frames
-    run.set_state(_FINISHED if finished else _STOPPED)
+    run.set_state(learner_link.FINISHED if finished else learner_link.STOPPED)
     trajectory_queue.close(cancel_pending_enqueues=True)
     prefetcher.close()
     restore_signals()
@@ -227,19 +118,19 @@ def run_actor_task(task, join, env_factory=environments.create_environment):
   os.environ.setdefault('TF_GRPC_DEFAULT_OPTIONS', f'grpc.keepalive_time_ms={KEEPALIVE_SECS * 1000},'
                         f'grpc.keepalive_timeout_ms={KEEPALIVE_SECS * 1000}')
   address, timeout = task['learner_address'], task['learner_timeout_secs']
-  wait_for_learner(address, timeout)
+  learner_link.wait_for_learner(address, timeout)
   job = f'actor_{task["task"]}'
   tf.config.experimental_connect_to_cluster(
       tf.train.ClusterSpec({'learner': [address], job: [task['actor_address'] or
                                                         f'localhost:{_free_port()}']}),
       job_name=job, task_index=0)
-  run = SharedRun()
+  run = learner_link.SharedRun()
   try:
     state = _wait_until_running(run, address, timeout)
     settings = run.settings()
   except _LEARNER_LOST as e:
     _start_again(e)
-  if state == _FINISHED:
+  if state == learner_link.FINISHED:
     logging.info('The learner has finished: stopping.')
     return True
   if task['run_id'] and settings.get('run_id') != task['run_id']:
@@ -254,10 +145,10 @@ def run_actor_task(task, join, env_factory=environments.create_environment):
   logging.info('Joined run %r (--logdir=%s on the learner\'s machine) at %s.', settings['run_id'],
                settings['logdir'], address)
   state, error = _play(config, run, env_factory)
-  if state == _FINISHED:
+  if state == learner_link.FINISHED:
     logging.info('The learner has finished: stopping.')
     return True
-  if state == _STOPPED:
+  if state == learner_link.STOPPED:
     logging.warning('The learner has stopped before its frame budget (a signal or an error ended '
                     'it): starting again, to rejoin it when it is back (within %g s, '
                     '--learner_timeout_secs).', timeout)
@@ -272,14 +163,15 @@ def run_actor_task(task, join, env_factory=environments.create_environment):
 def _wait_until_running(run, address, timeout):
   """The learner's state once it runs or has finished. Before, it has not published its weights
   yet, or it is a stopped learner in its last seconds (a restarted one takes its place);
-  LearnerUnreachableError if that lasts `timeout` s."""
+  learner_link.LearnerUnreachableError if that lasts `timeout` s."""
   deadline = time.monotonic() + timeout
   said = False
-  while (state := run.state()) in (0, _STOPPED):
+  while (state := run.state()) in (0, learner_link.STOPPED):
     if time.monotonic() > deadline:
-      raise LearnerUnreachableError(f'the learner at --learner_address={address} did not start '
-                                    f'training within {timeout:g} s (--learner_timeout_secs)')
-    if state == _STOPPED and not said:
+      raise learner_link.LearnerUnreachableError(
+          f'the learner at --learner_address={address} did not start training within {timeout:g} s '
+          '(--learner_timeout_secs)')
+    if state == learner_link.STOPPED and not said:
       said = True
       logging.warning('The learner at %s has stopped before its frame budget: waiting for it to '
                       'come back, up to %g s (--learner_timeout_secs).', address, timeout)
@@ -304,14 +196,14 @@ def _play(config, run, env_factory):
   stop = progress.Stop()
   restore_signals = progress.handle_signals(stop)
   pool = None
-  state = _RUNNING
+  state = learner_link.RUNNING
   try:
     env_spec = groups[0].process.spec
     agent = agents.build_agent(config, env_spec)
     trajectory_queue = trajectories.make_trajectory_queue(
         trajectories.unroll_example(agent, env_spec, config.unroll_length), config.batch_size,
-        SHARED_DEVICE)
-    weights = SharedWeights(agent.trainable_variables)
+        learner_link.SHARED_DEVICE)
+    weights = learner_link.SharedWeights(agent.trainable_variables)
     weights.fetch()
     # Remote ops from several threads at once deadlocked in TF 2.21's eager runtime: actor threads
     # hand their unrolls over, and this thread alone talks to the learner.
@@ -337,7 +229,7 @@ def _play(config, run, env_factory):
       if time.monotonic() - last_poll > _ACTOR_POLL_SECS:
         last_poll = time.monotonic()
         state = run.state()
-        if state in (_FINISHED, _STOPPED):
+        if state in (learner_link.FINISHED, learner_link.STOPPED):
           stop.event.set()
   except _LEARNER_LOST as e:
     stop.fail(e)

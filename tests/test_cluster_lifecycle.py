@@ -17,6 +17,7 @@ import tensorflow as tf
 
 import configuration
 from runtime import cluster
+from runtime import learner_link
 from runtime import run_config
 from tests.test_distributed import REPO
 from tests.test_distributed import Task
@@ -38,9 +39,9 @@ def test_a_learner_name_that_resolves_late_is_waited_for(monkeypatch, caplog):
     return real_getaddrinfo(host, *args, **kwargs)
   monkeypatch.setattr(socket, 'getaddrinfo', late)
   waits = []
-  monkeypatch.setattr(cluster.time, 'sleep', waits.append)
+  monkeypatch.setattr(learner_link.time, 'sleep', waits.append)
   with socket.create_server(('localhost', 0)) as server, caplog.at_level('WARNING'):
-    cluster.wait_for_learner(f'learner-0.impala.invalid:{server.getsockname()[1]}', timeout=60)
+    learner_link.wait_for_learner(f'learner-0.impala.invalid:{server.getsockname()[1]}', timeout=60)
   assert waits == [1, 2]  # Backing off, as for a learner that does not answer.
   assert caplog.text.count("The learner's host 'learner-0.impala.invalid' does not resolve yet "
                            '(Name or service not known): trying again in ') == 2
