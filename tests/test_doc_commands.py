@@ -13,8 +13,12 @@ checkpoint, a finished episode; a population's members too), so a test command i
 the run it tests. Shell variables take values that stand for the user's ($DMLAB_DATASET_PATH a
 folder, a loop's first and last values), placeholders such as LEARNER_HOST a local address; a
 variable the test has no value for fails it. The example Slurm job is checked as its learner and its
-last actor task, with the role Slurm would give each as flags. A command shortened with `...` must be
-the short form of a complete command of the docs.
+last actor task, with the role Slurm would give each as flags; a command that TF_CONFIG makes an actor
+task, as its cluster's learner (the same command, TF_CONFIG's learner task) and itself. An actor task
+is checked as experiment.py takes it: its own settings, then joined with the settings of the learner
+it reaches, the page's last learner before it at its --learner_address's port, as that learner would
+publish them (a flag that contradicts them, or a --task beyond its --num_actor_tasks, is refused). A
+command shortened with `...` must be the short form of a complete command of the docs.
 
 Also: the commands of runs whose records are in benchmarks/results/ have those runs' settings, and
 benchmarks/table2.py's commands say what they do (train, or only redraw) and never train a run its
@@ -28,6 +32,7 @@ import glob
 import importlib.util
 import io
 import itertools
+import json
 import math
 import os
 import re
@@ -43,6 +48,7 @@ from runtime import curves
 from runtime import levels as levels_lib
 from runtime import presets
 from runtime import run_config
+from runtime import schedulers
 from tests.commands_lib import FLAGS
 from tests.commands_lib import SHELL_OPERATOR
 from tests.commands_lib import experiment_commands
@@ -228,6 +234,22 @@ def slurm_tasks(command, arguments):
                                  '--actor_address=localhost:8002']]
 
 
+def tf_config_tasks(arguments, environment):
+  """The tasks of a command that TF_CONFIG makes an actor task, (arguments, environment) each: its
+  cluster's learner (every task of a TFJob runs the same command, TF_CONFIG giving each its place)
+  and itself; any other command alone."""
+  try:
+    described = json.loads(environment.get('TF_CONFIG', ''))
+    is_actor = schedulers.ROLES.get(described['task']['type']) == 'actor'
+    learner = next(job for job in described['cluster'] if schedulers.ROLES.get(job) == 'learner')
+  except (ValueError, KeyError, TypeError, StopIteration):  # Refused as experiment.py refuses it.
+    return [(arguments, environment)]
+  if not is_actor:
+    return [(arguments, environment)]
+  as_learner = dict(described, task={'type': learner, 'index': 0})
+  return [(arguments, dict(environment, TF_CONFIG=json.dumps(as_learner))), (arguments, environment)]
+
+
 @contextlib.contextmanager
 def environment_variables(environment):
   """The process environment with TF_CONFIG (and any other variable) as the command sets it."""
@@ -238,9 +260,15 @@ def environment_variables(environment):
     yield
 
 
-def configuration_check(arguments, environment):
+def port(address):
+  return address.rpartition(':')[2]
+
+
+def configuration_check(arguments, environment, learners):
   """The Config experiment.py would run with, as its main() makes it before any work; ValueError
-  with the line experiment.py would print instead."""
+  with the line experiment.py would print instead. A learner task publishes its settings in
+  `learners` ({port: settings}) for the actor tasks after it (none if refused); an actor task joins
+  the learner there at its --learner_address's port."""
   flag_values_ = flags.FlagValues()
   configuration.CONFIGURATION.define_flags(flag_values_)
   try:
@@ -253,7 +281,31 @@ def configuration_check(arguments, environment):
     given = configuration.with_cluster_settings(configuration.given_flags(flag_values_))
     if given.get('mode') == 'test':
       given = dict(given, logdir=pbt_population.test_logdir(given))
-    return configuration.resolve(given)
+    if configuration.is_actor_task(given):
+      return join_learner(given, learners)
+    learner = (given.get('job_name', FLAGS['job_name'].default) == 'learner'
+               and given.get('task', -1) != -1)
+    if learner:
+      learners.pop(port(given.get('learner_address', FLAGS['learner_address'].default)), None)
+    config = configuration.resolve(given)
+  if learner:
+    learners[port(config.learner_address)] = json.loads(run_config.as_json(config))
+  return config
+
+
+def join_learner(given, learners):
+  """An actor task's Config as experiment.py makes it: its own settings checked, then joined with
+  the settings its learner publishes (runtime.cluster.run_actor_task); ValueError as it refuses."""
+  own = configuration.actor_task(given)
+  address = own['learner_address']
+  learner = learners.get(port(address))
+  if learner is None:
+    raise ValueError(f'no learner command before it on the page listens at --learner_address='
+                     f'{address}: it would wait for one, then exit with 138')
+  if own['run_id'] and learner['run_id'] != own['run_id']:
+    raise ValueError(f'the learner at {address} trains run {learner["run_id"]!r}, not this task\'s '
+                     f'run {own["run_id"]!r} (--run_id)')
+  return configuration.join(given, learner)
 
 
 def record_training(config):
@@ -283,7 +335,7 @@ def make_dataset(folder):
 def check_page(commands, root, dataset):
   """Each command of a page, in order: Checked(command, the arguments run, its Config or None, the
   refusal or None). A command shortened with `...` is not run (test_shortened_commands...)."""
-  results = []
+  results, learners = [], {}
   for command in commands:
     if ELISION in command.arguments:
       continue
@@ -306,13 +358,14 @@ def check_page(commands, root, dataset):
         local = os.path.join(root, f'command_{len(results)}', path)
       arguments = [a for a in arguments if not a.startswith('--logdir=')] + [f'--logdir={local}']
       try:
-        tasks = [arguments] if command.slurm_tasks is None else slurm_tasks(command, arguments)
+        tasks = (tf_config_tasks(arguments, environment) if command.slurm_tasks is None else
+                 [(task, environment) for task in slurm_tasks(command, arguments)])
       except ValueError as e:
         results.append(Checked(command, arguments, None, str(e)))
         continue
-      for task in tasks:
+      for task, task_environment in tasks:
         try:
-          config = configuration_check(task, environment)
+          config = configuration_check(task, task_environment, learners)
         except ValueError as e:
           results.append(Checked(command, task, None, str(e)))
           continue
@@ -383,40 +436,52 @@ def test_commands_of_recorded_runs_have_their_settings(checked):
 
 def test_configuration_check_refuses_what_experiment_py_refuses(tmp_path):
   dataset = make_dataset(tmp_path / 'dataset')
+  actor = 'python experiment.py --job_name=actor --learner_address=LEARNER_HOST:'
   text = ('```sh\n'
           'python experiment.py --level_name=dmlab30 --logdir=/runs/a\n'
           'python experiment.py --level_name=dmlab30 --dataset_path="$DMLAB_DATASET_PATH" --logdir=/runs/b\n'
           'python experiment.py --mode=test --logdir=/runs/b --network=shallow\n'
           'python experiment.py --mode=test --logdir=/runs/c\n'
-          'python experiment.py --level_name=atari/pong --job_name=actor --task=4 --num_actors=4 '
-          '--learner_address=LEARNER_HOST:8001\n'
+          f'{actor}8001 --task=0\n'
+          'python experiment.py --level_name=atari/pong --job_name=learner --task=0 --num_actors=4 '
+          '--learner_address=0.0.0.0:8001 --logdir=/runs/p\n'
+          'for i in $(seq 0 4); do\n'
+          f'  {actor}8001 --task=$i &\n'
+          'done\n'
+          f'{actor}8001 --task=3 --batch_size=2\n'
+          f'{actor}8002 --task=0\n'
+          f'{actor}8001 --task=0 --run_id=another\n'
           'python experiment.py --level_name=atari/pong --logdir=$UNKNOWN\n'
           "TF_CONFIG='{\"cluster\": {\"learner\": [\"127.0.0.1:8001\"], \"actor\": [\"127.0.0.1:8002\"]},\n"
           "  \"task\": {\"type\": \"actor\", \"index\": 1}}' python experiment.py --level_name=atari/pong\n"
-          'for i in $(seq 0 3); do\n'
-          '  python experiment.py --level_name=atari/pong --job_name=actor --task=$i --num_actors=3 &\n'
-          'done\n'
           'sbatch --ntasks=4 cluster/slurm/impala.sbatch --level_name=atari/pong --num_actors=3\n'
           'sbatch --ntasks=5 cluster/slurm/impala.sbatch --level_name=atari/pong --num_actors=3\n'
           'sbatch --ntasks=1 cluster/slurm/impala.sbatch --level_name=atari/pong\n'
           'python experiment.py --level_name=atari/pong --no_such_flag=1\n'
           '```\n')
   commands = page_commands('page.md', text)
-  assert [c.loops for c in commands].count({'i': ['0', '3']}) == 1
+  assert [c.loops for c in commands].count({'i': ['0', '4']}) == 1
   results = check_page(commands, str(tmp_path / 'root'), dataset)
   errors = [c.error for c in results]
-  assert len(errors) == 15
+  assert len(errors) == 20
   assert 'need the brady_konkle_oliva2008 dataset' in errors[0] and errors[1] is None
   assert 'contradicts the run' in errors[2]  # Tested as the run trained, not otherwise.
   assert 'no checkpoint' in errors[3]  # No training command before it.
-  assert '--task must be in [0, --num_actor_tasks=4)' in errors[4]
-  assert '$UNKNOWN' in errors[5]
-  assert 'TF_CONFIG: task index 1 is out of range' in errors[6]
-  assert errors[7] is None and '--task must be in [0, --num_actor_tasks=3)' in errors[8]
-  assert errors[9:11] == [None, None]  # The job's learner and its last actor task.
-  assert all('must be in [1, --num_actors=3], got 4' in error for error in errors[11:13])
-  assert 'needs one learner and at least one actor task' in errors[13]
-  assert "Unknown command line flag 'no_such_flag'" in errors[14]
+  # An actor task joins the page's last learner before it at its address's port, with its settings.
+  assert 'no learner command before it on the page listens at' in errors[4]
+  assert errors[5:7] == [None, None]  # The learner, and its actor task 0.
+  assert '--task must be in [0, --num_actor_tasks=4)' in errors[7]  # The learner's 4, not its own.
+  assert '--batch_size=2 contradicts the learner at 127.0.0.1:8001' in errors[8]
+  assert 'listens at --learner_address=127.0.0.1:8002' in errors[9]  # Another port.
+  assert "trains run" in errors[10] and "not this task's run 'another'" in errors[10]
+  assert '$UNKNOWN' in errors[11]
+  assert errors[12] is None  # TF_CONFIG's learner, the same command.
+  assert 'TF_CONFIG: task index 1 is out of range' in errors[13]
+  assert errors[14:16] == [None, None]  # The job's learner and its last actor task.
+  assert 'must be in [1, --num_actors=3], got 4' in errors[16]  # The learner: its actors find none.
+  assert 'no learner command before it on the page' in errors[17]
+  assert 'needs one learner and at least one actor task' in errors[18]
+  assert "Unknown command line flag 'no_such_flag'" in errors[19]
 
 
 # --- benchmarks/table2.py ----------------------------------------------------------------------------
