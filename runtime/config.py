@@ -78,11 +78,12 @@ class Config:
       'auto', "Where a cluster task's role and addresses come from (runtime/schedulers.py): 'flags' "
       "(--job_name, --task, --learner_address, --actor_address, --num_actor_tasks); 'tf_config' "
       "(the TF_CONFIG variable, as Kubernetes' TFJob sets it); 'slurm' (an srun job step: task 0 the "
-      "learner, the others actors); 'auto': tf_config when TF_CONFIG is set, else flags.",
+      "learner, the others actors); 'indexed_job' (cluster/kubernetes/impala-indexed-job.yaml's "
+      "pods); 'auto': tf_config when TF_CONFIG is set, else flags.",
       choices=schedulers.SOURCES)
   slurm_port_base: int = setting(
-      8001, "--cluster=slurm: the learner's port on its node; an actor task listens on this port "
-      'plus its local task id on its node.', check=POSITIVE)
+      8001, "--cluster=slurm, where Slurm reserves no ports: job j's learner listens on this + "
+      '(j % 384) * 64, an actor task on 1 + its local task id above that.', check=POSITIVE)
   local_cluster: bool = setting(False, 'Start the learner and the actor tasks as processes on this '
                                 'machine, restart actor tasks that die, and stop them all together.')
   total_environment_frames: int = setting(

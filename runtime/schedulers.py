@@ -5,9 +5,18 @@ Either source gives the settings a task is otherwise given by flags (`CLUSTER_FL
              {"cluster": {"learner": ["host:port"], "actor": ["host:port", ...]},
               "task": {"type": "actor", "index": 1}}. TFJob's replica types "chief" and "worker"
              stand for "learner" and "actor".
-  Slurm      an `srun` job step (`--cluster=slurm`): task 0 is the learner, listening on the step's
-             first node at --slurm_port_base; task i > 0 is actor task i - 1, listening on its own
-             node at --slurm_port_base + its local task id.
+  Slurm      an `srun` job step (`--cluster=slurm`), of one job or spanning the components of a
+             heterogeneous job (srun --het-group=0,1): task 0 is the learner, on the first node of
+             the step (of het group 0 in a heterogeneous job); task i > 0 is actor task i - 1, on
+             its own node. Ports differ from job to job (`slurm_ports`): the learner listens on the
+             job's first port, an actor task on the first + 1 + its local task id on its node.
+  Kubernetes Jobs (`--cluster=indexed_job`, cluster/kubernetes/impala-indexed-job.yaml): a learner
+             Job and an Indexed Job of actor tasks, whose pods the manifest gives
+               IMPALA_ROLE             learner or actor
+               IMPALA_LEARNER_ADDRESS  the learner pod's host:port (its name under the Jobs'
+                                       headless Service, <hostname>.<service>:<port>)
+               IMPALA_NUM_ACTOR_TASKS  the actors' Job's completions
+             and Kubernetes sets JOB_COMPLETION_INDEX in an Indexed Job's pods: the actor task.
 A bad description is refused with one line naming the variable and what is wrong, before any work.
 """
 import ipaddress
@@ -19,7 +28,7 @@ import subprocess
 import tensorflow as tf
 
 CLUSTER_FLAGS = ('job_name', 'task', 'learner_address', 'actor_address', 'num_actor_tasks')
-SOURCES = ('auto', 'flags', 'tf_config', 'slurm')
+SOURCES = ('auto', 'flags', 'tf_config', 'slurm', 'indexed_job')
 # TF_CONFIG's job names, IMPALA's and TFJob's, and the job each is.
 ROLES = {'learner': 'learner', 'chief': 'learner', 'actor': 'actor', 'worker': 'actor'}
 
@@ -37,7 +46,7 @@ def cluster_settings(given, source, port_base):
     source = 'tf_config'
   if source == 'flags':
     return {}
-  what = 'TF_CONFIG' if source == 'tf_config' else '--cluster=slurm'
+  what = 'TF_CONFIG' if source == 'tf_config' else f'--cluster={source}'
   clash = [name for name in CLUSTER_FLAGS + ('local_cluster',) if name in given]
   if clash:
     raise ValueError(f'{what} describes this task\'s place in the cluster: leave --{clash[0]} out'
@@ -46,7 +55,12 @@ def cluster_settings(given, source, port_base):
     raise ValueError(f'{what}: test mode runs on one machine; leave --cluster out')
   if source == 'tf_config':
     return from_tf_config()
-  return from_slurm(port_base)
+  if source == 'indexed_job':
+    return from_indexed_job()
+  settings = from_slurm(port_base)
+  if given.get('run_id'):
+    del settings['run_id']  # The run given on the command line, not the job's.
+  return settings
 
 
 def from_tf_config():
@@ -97,31 +111,83 @@ def _only_job(jobs, role):
   return names[0] if names else None
 
 
+# Without ports reserved by Slurm, a job's ports are SLURM_PORT_STRIDE ports from --slurm_port_base
+# in slot (job id % SLURM_PORT_SLOTS): from the default 8001, slots 0-383 end at 32576, below the
+# ports Linux gives outgoing connections (32768 and up).
+SLURM_PORT_SLOTS, SLURM_PORT_STRIDE = 384, 64
+
+
 def from_slurm(port_base):
   """The settings of this task of an srun job step: task 0 the learner, the others actors."""
+  env = os.environ
   try:
-    rank = int(os.environ['SLURM_PROCID'])
-    num_tasks = int(os.environ.get('SLURM_STEP_NUM_TASKS') or os.environ['SLURM_NTASKS'])
-    local_id = int(os.environ['SLURM_LOCALID'])
-    node = os.environ['SLURMD_NODENAME']
-    nodes = os.environ.get('SLURM_STEP_NODELIST') or os.environ['SLURM_JOB_NODELIST']
+    rank = int(env['SLURM_PROCID'])
+    num_tasks = int(env.get('SLURM_STEP_NUM_TASKS') or env['SLURM_NTASKS'])
+    local_id = int(env['SLURM_LOCALID'])
+    node = env['SLURMD_NODENAME']
+    job_id = int(env['SLURM_JOB_ID'])
+    # In a heterogeneous job's step the step's node list is all its components' nodes, sorted by
+    # name; the learner, task 0, is on the first node of het group 0 (Slurm 22.05, measured).
+    nodes = (env['SLURM_JOB_NODELIST_HET_GROUP_0'] if env.get('SLURM_HET_SIZE') else
+             env.get('SLURM_STEP_NODELIST') or env['SLURM_JOB_NODELIST'])
   except (KeyError, ValueError) as e:
     raise ValueError(f'--cluster=slurm: not a task of a Slurm job step ({e} unset or not a number): '
                      'start the tasks with srun') from None
   if num_tasks < 2:
     raise ValueError(f'--cluster=slurm: the job step has {num_tasks} task; it needs one learner and '
                      'at least one actor task (srun --ntasks=2 or more)')
-  # The learner, task 0, runs on the step's first node: Slurm's block, cyclic and plane distributions
-  # all put task 0 there. TensorFlow's SlurmClusterResolver is not used: on nodes without GPUs it
-  # fails (range() with a step of 0 GPUs per task), it sorts host names as strings (node10 before
-  # node2, unlike Slurm's ranks), and it orders jobs by name.
-  learner_address = f'{first_host(nodes)}:{port_base}'
+  # The learner, task 0, runs on the first node: Slurm's block, cyclic and plane distributions all
+  # put task 0 there. TensorFlow's SlurmClusterResolver is not used: on nodes without GPUs it fails
+  # (range() with a step of 0 GPUs per task), it sorts host names as strings (node10 before node2,
+  # unlike Slurm's ranks), it orders jobs by name, and it knows no heterogeneous job.
+  host = first_host(nodes)
+  if rank == 0 and node != host:
+    raise ValueError(f'--cluster=slurm: the learner (task 0) runs on {node}, not on {host}, where '
+                     'the actor tasks look for it: in a heterogeneous job, start the step with het '
+                     'group 0, the learner\'s (srun --het-group=0,1)')
+  ports, source = slurm_ports(port_base, job_id, env.get('SLURM_STEP_RESV_PORTS'))
+  learner_address = f'{host}:{ports[0]}'
   check_address(learner_address, "--cluster=slurm: the learner's address")
   settings = dict(task=0, job_name='learner', learner_address=learner_address,
-                  num_actor_tasks=num_tasks - 1)
+                  num_actor_tasks=num_tasks - 1, run_id=f'slurm-{job_id}')
   if rank > 0:
-    settings.update(job_name='actor', task=rank - 1, actor_address=f'{node}:{port_base + local_id}')
+    if 1 + local_id >= len(ports):
+      raise ValueError(f'--cluster=slurm: {node} runs more actor tasks of the step than {source} has '
+                       f'ports for ({len(ports) - 1} a node besides the learner\'s): run fewer tasks '
+                       'a node (srun --ntasks-per-node), each playing more actors')
+    settings.update(job_name='actor', task=rank - 1,
+                    actor_address=f'{node}:{ports[1 + local_id]}')
   return settings
+
+
+def slurm_ports(port_base, job_id, reserved=None):
+  """(ports, where they come from): the learner listens on ports[0] of its node, the actor task of
+  local id i on ports[1 + i] of its node.
+
+  reserved: SLURM_STEP_RESV_PORTS ('12000-12005' or a list of those), the ports Slurm reserved for
+  the step on each of its nodes (srun --resv-ports, or every step where slurm.conf's MpiParams
+  sets ports): no other step on those nodes has them. Without: SLURM_PORT_STRIDE ports from
+  port_base in the job's slot, job id % SLURM_PORT_SLOTS, so two jobs on one node listen on ports
+  of their own unless their ids differ by a multiple of SLURM_PORT_SLOTS.
+  """
+  if reserved:
+    ports = []
+    try:
+      for part in reserved.split(','):
+        first, _, last = part.partition('-')
+        ports += range(int(first), int(last or first) + 1)
+    except ValueError:
+      raise ValueError(f'--cluster=slurm: SLURM_STEP_RESV_PORTS={reserved!r} is not a port range '
+                       'such as 12000-12005') from None
+    if ports:
+      return ports, f'SLURM_STEP_RESV_PORTS={reserved}'
+  highest = 65536 - SLURM_PORT_SLOTS * SLURM_PORT_STRIDE
+  if not 0 < port_base <= highest:
+    raise ValueError(f'--slurm_port_base must leave its {SLURM_PORT_SLOTS} slots of '
+                     f'{SLURM_PORT_STRIDE} ports below 65536: at most {highest}, got {port_base}')
+  first = port_base + job_id % SLURM_PORT_SLOTS * SLURM_PORT_STRIDE
+  return (list(range(first, first + SLURM_PORT_STRIDE)),
+          f'job {job_id}\'s slot of --slurm_port_base={port_base}')
 
 
 def first_host(nodelist):
@@ -134,6 +200,38 @@ def first_host(nodelist):
   if not hosts:
     raise ValueError(f'--cluster=slurm: the node list {nodelist!r} names no host')
   return hosts[0]
+
+
+INDEXED_JOB_VARIABLES = ('IMPALA_ROLE', 'IMPALA_LEARNER_ADDRESS', 'IMPALA_NUM_ACTOR_TASKS')
+
+
+def from_indexed_job():
+  """The settings of a pod of the Kubernetes Jobs of cluster/kubernetes/impala-indexed-job.yaml:
+  IMPALA_ROLE, IMPALA_LEARNER_ADDRESS and IMPALA_NUM_ACTOR_TASKS from the manifest, and for an
+  actor task JOB_COMPLETION_INDEX, which Kubernetes sets in an Indexed Job's pods."""
+  env = os.environ
+  missing = [name for name in INDEXED_JOB_VARIABLES if not env.get(name)]
+  if missing:
+    raise ValueError(f'--cluster=indexed_job: {missing[0]} is not set: the pods of '
+                     'cluster/kubernetes/impala-indexed-job.yaml have ' + ', '.join(
+                         INDEXED_JOB_VARIABLES))
+  role, address = env['IMPALA_ROLE'], env['IMPALA_LEARNER_ADDRESS']
+  if role not in ('learner', 'actor'):
+    raise ValueError(f"--cluster=indexed_job: IMPALA_ROLE must be 'learner' or 'actor', got {role!r}")
+  check_address(address, '--cluster=indexed_job: IMPALA_LEARNER_ADDRESS')
+  tasks = env['IMPALA_NUM_ACTOR_TASKS']
+  if not tasks.isdigit() or int(tasks) < 1:
+    raise ValueError('--cluster=indexed_job: IMPALA_NUM_ACTOR_TASKS must be the number of actor '
+                     f'tasks (the actors\' Job\'s completions), got {tasks!r}')
+  settings = dict(job_name=role, task=0, learner_address=address, num_actor_tasks=int(tasks))
+  if role == 'actor':
+    index = env.get('JOB_COMPLETION_INDEX', '')
+    if not index.isdigit() or int(index) >= int(tasks):
+      raise ValueError(f'--cluster=indexed_job: an actor task\'s JOB_COMPLETION_INDEX must be in '
+                       f'0-{int(tasks) - 1} (IMPALA_NUM_ACTOR_TASKS={tasks}; Kubernetes sets it in '
+                       f'a Job of completionMode: Indexed), got {index!r}')
+    settings['task'] = int(index)
+  return settings
 
 
 def check_address(address, what):
