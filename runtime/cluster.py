@@ -148,6 +148,10 @@ def run_actor_task(task, join, env_factory=environments.create_environment):
   if state == learner_link.FINISHED:
     logging.info('The learner has finished: stopping.')
     return True
+  if progress.stopping_signal() is not None:
+    # This task was told to stop (a Slurm time limit signals every task, the learner too): it ends,
+    # whatever the learner does, so that the job step ends and can be requeued.
+    return False
   if state == learner_link.STOPPED:
     logging.warning('The learner has stopped before its frame budget (a signal or an error ended '
                     'it): starting again, to rejoin it when it is back (within %g s, '
@@ -157,7 +161,7 @@ def run_actor_task(task, join, env_factory=environments.create_environment):
     _start_again(error)
   if error is not None:
     raise error
-  return False  # Stopped by a signal.
+  return False
 
 
 def _wait_until_running(run, address, timeout):

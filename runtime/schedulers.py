@@ -238,7 +238,7 @@ def check_address(address, what):
   """ValueError unless `address` is host:port: a host name or IP address ([...] for IPv6) and a port
   in range. Whether the host resolves is not asked here: a scheduler may publish a task's name only
   once the task is up (the training operator's headless Services, once its pod is Ready), and the
-  task that connects to it waits for it (runtime.cluster.wait_for_learner)."""
+  task that connects to it waits for it (runtime.learner_link.wait_for_learner)."""
   host, _, port = address.rpartition(':')
   if not (port.isdigit() and 0 < int(port) < 65536 and _is_host(host)):
     raise ValueError(f'{what} must be host:port, got {address!r}')

@@ -85,11 +85,6 @@ def check_trained_and_ended(job_id, log, tmp_path, frames=FRAMES, learner_node='
   assert 'Traceback' not in log
 
 
-def test_the_example_job_trains_checkpoints_and_ends(slurm_environment, tmp_path):
-  job_id = sbatch(slurm_environment, tmp_path, 'impala.sbatch', '--ntasks=4')
-  check_trained_and_ended(job_id, finished(slurm_environment, job_id, tmp_path), tmp_path)
-
-
 def test_the_heterogeneous_job_trains_checkpoints_and_ends(slurm_environment, tmp_path):
   """The learner in component 0 (partition gpu: node `hostname -s`), 3 actor tasks in component 1
   (partition cpu: node localhost), one srun step over both."""
@@ -100,10 +95,6 @@ def test_the_heterogeneous_job_trains_checkpoints_and_ends(slurm_environment, tm
   check_trained_and_ended(job_id, log, tmp_path, learner_node=host)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'an actor task sent SIGTERM (as Slurm signals every task) that sees its learner stopped starts '
-    'itself again to wait for it (runtime/cluster.py, run_actor_task) instead of ending with 143: '
-    'the step outlives the learner until --learner_timeout_secs, past the time limit'))
 def test_the_example_job_stopped_near_its_time_limit_is_requeued_and_resumes(slurm_environment,
                                                                             tmp_path):
   """The job's --signal=TERM@120, sent here as soon as the learner has checkpointed (scancel
