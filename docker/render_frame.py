@@ -4,12 +4,15 @@ renders (docs/docker.md). The frame is the agent's (96 x 72, RGB), enlarged with
     python docker/render_frame.py --level=explore_goal_locations_small --out=/agent/frame.png
 """
 import argparse
+import os
+import sys
 
 import deepmind_lab
 import numpy as np
 from PIL import Image
 
-from environments import dmlab
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # The project's root.
+from environments import dmlab  # pylint: disable=wrong-import-position
 
 
 def main():
