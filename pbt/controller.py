@@ -99,7 +99,7 @@ class Controller:
                     for i in range(config.pbt_population)}
     self.members = [Member(config, i, command, initial)
                     for i in pbt_settings.member_indices(dataclasses.asdict(config))]
-    self.stopping = False
+    self.stopping = 0  # The signal that stopped the population; 0 while none has.
     self.decisions = 0
     self._last_report = 0.
 
@@ -121,7 +121,8 @@ class Controller:
           if not member.finished and not self.stopping and self._ready(member):
             self.decide(member)
         self._report()
-      return 0
+      # Stopped by a signal before every member trained its frames: 128 + it, as a single run's.
+      return 128 + self.stopping if self.stopping and not all(m.finished for m in self.members) else 0
     finally:
       self._stop_members()
       for s, h in previous.items():
@@ -130,7 +131,7 @@ class Controller:
 
   def _on_signal(self, signum, unused_frame):
     logging.info('Received signal %d: stopping the members (each writes its checkpoint).', signum)
-    self.stopping = True
+    self.stopping = signum
 
   def _stop_members(self):
     for member in self.members:

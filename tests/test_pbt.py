@@ -4,6 +4,8 @@ import csv
 import dataclasses
 import os
 import re
+import signal
+import threading
 
 import numpy as np
 import pytest
@@ -219,6 +221,21 @@ def test_a_population_whose_half_cannot_learn_ends_with_every_member_learning(tm
   assert not any(d['member'] == '0' and d['copied'] == '1' for d in decisions)
   assert (tmp_path / 'pbt.png').stat().st_size > 0
   assert tf.train.latest_checkpoint(str(tmp_path / 'member_1'))
+
+
+def test_a_population_stopped_by_a_signal_exits_with_128_plus_it(tmp_path):
+  # What a scheduler retries (docs/cluster.md, "What stops what"), as for a single run's learner.
+  given = dict(level_name='test/cue', network='shallow', use_lstm=False, num_actors=2, batch_size=2,
+               unroll_length=10, num_action_repeats=1, total_environment_frames=10_000_000,
+               pbt_population=2)
+  config = make_config(tmp_path, **given)
+  timer = threading.Timer(2., os.kill, (os.getpid(), signal.SIGTERM))
+  timer.start()
+  try:
+    code = controller.run(config, given, program=os.path.join(TESTS, 'cue_member.py'))
+  finally:
+    timer.cancel()
+  assert code == 128 + signal.SIGTERM
 
 
 def write_member(logdir, index, returns, values, decision=0):
