@@ -14,16 +14,13 @@ mirror=${MIRROR:-/work/.mirror}
 image=${IMAGE:-impala}
 log=${LOG:-/var/tmp/impala_image/build.log}
 base=localhost/debian:bookworm
-repositories=(google-deepmind+lab abseil+abseil-cpp bazelbuild+bazel-skylib bazelbuild+rules_cc
-              bazelbuild+rules_java bazelbuild+platforms)
 
-for repository in "${repositories[@]}"; do
-  [[ -d "$mirror/$repository/repo" ]] || {
-    echo "Error: MIRROR=$mirror has no $repository/repo (bare git directories of the recipe's" \
-         "sources; docker/sources/README.md)" >&2
-    exit 1
-  }
-done
+# The recipe's sources, as its MIRROR names them; the build's first step says which one lacks.
+[[ -d "$mirror/google-deepmind+lab/repo" ]] || {
+  echo "Error: MIRROR=$mirror has no google-deepmind+lab/repo: give a folder of bare git directories" \
+       "of the recipe's sources (docker/sources/README.md)" >&2
+  exit 1
+}
 missing=$(for tool in podman debootstrap runc; do command -v $tool > /dev/null || echo $tool; done)
 if [[ -n "$missing" ]]; then
   apt-get update -qq
@@ -46,9 +43,7 @@ stamp() { while IFS= read -r line; do printf '%6d %s\n' $(( $(printf '%(%s)T') -
   # The sources and certificates, where the build context has them (both kept out of git).
   rm -rf "$repo/docker/sources/mirror"
   mkdir -p "$repo/docker/sources/mirror"
-  for repository in "${repositories[@]}"; do
-    cp -a "$mirror/$repository" "$repo/docker/sources/mirror/"
-  done
+  cp -a "$mirror"/*+* "$repo/docker/sources/mirror/"
   cp /usr/local/share/ca-certificates/*.crt "$repo/docker/ca-certificates/" 2>/dev/null || true
   echo "=== build: make image"
   BUILDAH_ISOLATION=chroot make -C "$repo" --no-print-directory image IMAGE="$image" IMAGE_BUILD_ARGS="\
