@@ -133,13 +133,8 @@ def run_actor_task(task, join, env_factory=environments.create_environment):
   if state == learner_link.FINISHED:
     logging.info('The learner has finished: stopping.')
     return True
-  if task['run_id'] and settings.get('run_id') != task['run_id']:
-    raise WrongLearnerError(
-        f'the learner at {address} trains run {settings.get("run_id")!r} (--logdir='
-        f'{settings.get("logdir")} on its machine), not this task\'s run {task["run_id"]!r} '
-        '(--run_id): check the address, or leave --run_id out to join the run the learner trains')
   try:
-    config = join(settings)
+    config = join(settings)  # Refuses a learner of another run (--run_id) too.
   except ValueError as e:
     raise WrongLearnerError(str(e)) from None
   logging.info('Joined run %r (--logdir=%s on the learner\'s machine) at %s.', settings['run_id'],

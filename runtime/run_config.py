@@ -137,9 +137,16 @@ def join(configuration, given, learner):
   """The checked Config of an actor task given the settings `given`, that joins a learner whose run
   has the settings `learner` (its config.json's): the learner's, but for the task's own
   (ACTOR_TASK_SETTINGS) and those of its machine it was given (ACTOR_MACHINE_SETTINGS). Raises
-  ValueError, naming the flag and both values, for a setting given that contradicts the learner's.
+  ValueError for a learner of another run than --run_id names, and, naming the flag and both
+  values, for a setting given that contradicts the learner's.
   """
   address = given.get('learner_address', configuration.fields['learner_address'].default)
+  run_id = given.get('run_id')
+  if run_id and learner.get('run_id') != run_id:
+    raise ValueError(
+        f'the learner at {address} trains run {learner.get("run_id")!r} (--logdir='
+        f'{learner.get("logdir")} on its machine), not this task\'s run {run_id!r} '
+        '(--run_id): check the address, or leave --run_id out to join the run the learner trains')
   differ = sorted(set(learner) ^ set(configuration.fields))
   if differ:
     raise ValueError(f'the learner at {address} runs another version of this program (setting '

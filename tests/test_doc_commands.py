@@ -295,16 +295,13 @@ def configuration_check(arguments, environment, learners):
 
 def join_learner(given, learners):
   """An actor task's Config as experiment.py makes it: its own settings checked, then joined with
-  the settings its learner publishes (runtime.cluster.run_actor_task); ValueError as it refuses."""
+  the settings its learner publishes (runtime.run_config.join); ValueError as it refuses."""
   own = configuration.actor_task(given)
   address = own['learner_address']
   learner = learners.get(port(address))
   if learner is None:
     raise ValueError(f'no learner command before it on the page listens at --learner_address='
                      f'{address}: it would wait for one, then exit with 138')
-  if own['run_id'] and learner['run_id'] != own['run_id']:
-    raise ValueError(f'the learner at {address} trains run {learner["run_id"]!r}, not this task\'s '
-                     f'run {own["run_id"]!r} (--run_id)')
   return configuration.join(given, learner)
 
 
