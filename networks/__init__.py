@@ -31,6 +31,8 @@ def build_agent(network, num_actions, use_lstm, use_instruction, he_init=False, 
   """
   if network not in _TORSOS:
     raise ValueError(f'network must be one of {NETWORKS}, got {network!r}')
+  if network == 'deep':
+    torsos.avoid_remapper_failure()  # Before any of its graphs is optimised: see there.
   return Agent(_TORSOS[network](he_init=he_init), num_actions, use_lstm, use_instruction,
                center_frames=center_frames)
 

@@ -10,6 +10,8 @@ Weights start as Sonnet's default (a normal of stddev 1/sqrt(fan_in) truncated a
 2/fan_in instead (He et al. 2015), which keeps the scale of ReLU activations from layer to layer:
 with the default, the shallow torso's output on Pong frames starts about 4x smaller.
 """
+import os
+
 import sonnet as snt
 import tensorflow as tf
 
@@ -101,3 +103,19 @@ class DeepTorso(snt.Module):
         x = block(x)
     x = snt.flatten(tf.nn.relu(x))
     return tf.nn.relu(self._fc(x))
+
+
+def avoid_remapper_failure():
+  """Turns Grappler's remapper off in this process when it would fail on the deep torso's graphs.
+
+  With oneDNN (TensorFlow's default on x86 CPUs) the remapper fuses a residual block's second conv,
+  its bias and the skip addition although that sum also feeds the next block's skip addition, and
+  then fails on every graph holding the torso ("remapper failed: INVALID_ARGUMENT: Mutation::Apply
+  error: fanout 'deep_torso/section_1_residual_1/add' exist for missing node ..."), keeping none of
+  its rewrites there. Writing the sum as add_n, y + x or through tf.identity fails the same way, and
+  with TF_ENABLE_ONEDNN_OPTS=0 the remapper succeeds: the fault is in oneDNN's fusion, not the
+  network. Off, the graphs are the ones TensorFlow ran anyway, without the error lines
+  (benchmarks/learner_step.py times both). A GPU's graphs keep the remapper: no oneDNN there.
+  """
+  if os.environ.get('TF_ENABLE_ONEDNN_OPTS', '1') != '0' and not tf.config.list_logical_devices('GPU'):
+    tf.config.optimizer.set_experimental_options({'remapping': False})
