@@ -28,3 +28,13 @@ def processes_cpu_seconds(pids):
   if not os.path.isdir('/proc'):
     return float('nan')
   return sum(ticks(f'/proc/{pid}/stat') for pid in pids) / os.sysconf('SC_CLK_TCK')
+
+
+def start_time(pid):
+  """When process `pid` started (clock ticks since boot), or None if it is gone: with the pid, it
+  names one process, as pids are reused."""
+  try:
+    with open(f'/proc/{pid}/stat') as f:
+      return int(f.read().rsplit(')', 1)[1].split()[19])
+  except (OSError, IndexError, ValueError):
+    return None

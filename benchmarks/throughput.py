@@ -1,6 +1,6 @@
 """Throughput of the real training pipeline (actors, queue, prefetch, learner), against its ideal.
 
-    .venv/bin/python benchmarks/throughput.py [--seconds=60] [--configs=pong,dmlab]
+    .venv/bin/python benchmarks/throughput.py [--seconds=60] [--configs=pong,dmlab] [--record]
 
 experiment.py's flags (--actor_threads, --inference_timeout_ms, ...) apply to both configurations.
 
@@ -13,7 +13,8 @@ pipeline would reach if those parts overlapped perfectly on the machine's cores:
 It also steps the run's environment processes alone (its --envs_per_process layout, random actions,
 all cores, nothing else running): the most frames/s the environments can deliver through their
 processes. Then it trains as experiment.py does for `--seconds` after its first step (which traces
-the graph) and reports frames/s, learner steps/s, how long the learner waited for data and the
+the graph) and reports frames/s (what the actors made in that window: training_run.timed_rates),
+learner steps/s, how long the learner waited for data and the
 actors for inference, the share of the ideal reached, and "idle", the share of CPU time nothing used
 (cores the pipeline left waiting). A second table splits the run's CPU time per agent step by where
 it went (environment processes, actor threads, the inference thread, the learner and the rest, idle),
@@ -37,10 +38,21 @@ Configurations (flags given on the command line override their values):
          network, LSTM, unroll 100, batch 32) or the shallow network; one environment a process, as
          the original (--envs_per_process to change). DeepMind Lab cannot step in a process that has
          loaded TensorFlow, so its environment cost is the CPU time of an environment process and of
-         the processes it waits for (from /proc): each reset compiles the next episode's maze in one,
-         which costs more than the episode's steps (explore_goal_locations_small: ~2 ms a step).
+         the processes it waits for (from /proc). Its level start-up and the steps that begin an
+         episode (each compiles the next maze: "episode start", reported apart) are left out of
+         "env", as the run's window rarely holds them: every environment starts before the window
+         and an episode lasts 1,350 agent steps.
+
+Every part is measured after a warm-up (each environment started and WARMUP_STEPS steps taken), on
+the run's level with its seeds. A configuration whose numbers contradict each other (a share of the
+ideal above 100%, a run faster than its environments alone, a drift beyond DRIFT_BOUND, steal beyond
+STEAL_BOUND, a part that ran with no CPU time) is printed as "unreliable", with why, and --record
+leaves it out of benchmarks/results/.
 """
+import importlib.util
 import os
+import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -72,7 +84,17 @@ flags.DEFINE_list('configs', ['pong', 'dmlab'], 'Configurations to run.')
 flags.DEFINE_integer('pong_actors', 128, 'Actors for the Pong configuration.')
 flags.DEFINE_integer('dmlab_actors', 16, 'Actors for the DeepMind Lab configurations (synthetic '
                      'and real).')
+flags.DEFINE_bool('record', False, 'Append the reliable configurations\' rows to '
+                  'benchmarks/results/throughput_<config>.txt (with the date, commit and machine).')
 FLAGS = flags.FLAGS
+
+WARMUP_STEPS = 20  # Agent steps every environment takes after its start, before any timing.
+# Beyond these a configuration's share of the ideal is printed as unreliable, not as a result: the
+# parts' cost moving by more than DRIFT_BOUND from before training to after (the machine's speed
+# changed under the run), or the hypervisor taking more than STEAL_BOUND of the CPU time.
+DRIFT_BOUND = .25
+STEAL_BOUND = .05
+RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results')
 
 CONFIGS = {
     'pong': dict(level_name='atari/pong', envs_per_process=32, actor_threads=4),
@@ -110,31 +132,43 @@ def _steps_here(config):
 
 
 def environment_cost(config):
-  """(EnvSpec, CPU seconds per step of one environment): in this process, or for DeepMind Lab, which
-  cannot run beside TensorFlow, the CPU time of an environment process and the processes it starts
-  (each episode's map is compiled in one), over 3 episodes."""
+  """(EnvSpec, CPU seconds per step of one environment, CPU seconds per episode start or None), after
+  a warm-up, on the run's level with its first actor's seed. In this process for Atari and the
+  synthetic levels; for DeepMind Lab, which cannot run beside TensorFlow, the CPU time of an
+  environment process and the processes it waits for, from /proc, with the steps that began an
+  episode (each compiles the next episode's map) set apart: the run's windows rarely hold one
+  (explore_goal_locations_small's episodes are 1,350 agent steps), and the level's start-up is never
+  in them."""
   rng = np.random.default_rng(0)
   if _steps_here(config):
-    env = environments.create_environment(config.level_name, seed=1, is_test=False,
+    env = environments.create_environment(config.level_name, seed=config.seed, is_test=False,
                                           config=config.env_config)
     env.initial()
     cost = cpu_seconds_per_step(lambda: env.step(int(rng.integers(env.spec.num_actions))), 1)
     env.close()
-    return env.spec, cost
+    return env.spec, cost, None
   with environments.EnvironmentProcess(environments.create_environment, level_name=config.level_name,
-                                       seed=1, is_test=False, config=config.env_config) as env:
-    env.initial()
-    steps, episodes, start = 0, 0, time.monotonic()
-    cpu_start = environments.process.cpu_seconds(env.pid)
-    while episodes < 3 and time.monotonic() - start < 120:
-      episodes += env.step(int(rng.integers(env.spec.num_actions))).done
-      steps += 1
-    return env.spec, (environments.process.cpu_seconds(env.pid) - cpu_start) / steps
+                                       seed=config.seed, is_test=False, config=config.env_config) as env:
+    env.initial()  # The level's start-up and first map: not measured.
+    for _ in range(WARMUP_STEPS):
+      env.step(int(rng.integers(env.spec.num_actions)))
+    step_seconds, steps, start_seconds, starts = 0., 0, 0., 0
+    start = time.monotonic()
+    while starts < 2 and time.monotonic() - start < 60 or steps < 200:
+      before = environments.process.cpu_seconds(env.pid)
+      done = env.step(int(rng.integers(env.spec.num_actions))).done
+      used = environments.process.cpu_seconds(env.pid) - before
+      if done:
+        start_seconds, starts = start_seconds + used, starts + 1
+      else:
+        step_seconds, steps = step_seconds + used, steps + 1
+    return env.spec, step_seconds / steps, start_seconds / starts if starts else None
 
 
 def measure_parts(config):
-  """CPU seconds per agent step of the environment, batched inference and the learner step."""
-  spec, env_cost = environment_cost(config)
+  """CPU seconds per agent step of the environment, batched inference and the learner step, the
+  action repeats, and the environment's CPU seconds per episode start (None: not measured)."""
+  spec, env_cost, episode_start_cost = environment_cost(config)
 
   agent = agents.build_agent(config, spec)
   single = (np.int32(0), trajectories.without_info(trajectories.example_env_output(spec)),
@@ -153,13 +187,13 @@ def measure_parts(config):
   learner_cost = cpu_seconds_per_step(
       lambda: train_step(batch)['total_loss'].numpy(), config.unroll_length * config.batch_size,
       min_seconds=5.)
-  return env_cost, inference_cost, learner_cost, spec.num_action_repeats
+  return env_cost, inference_cost, learner_cost, spec.num_action_repeats, episode_start_cost
 
 
-def environments_alone_fps(config, seconds=5.):
-  """Frames/s of the run's environment processes stepped together with random actions, alone: for
-  `seconds`, and for DeepMind Lab until every environment has finished an episode (its resets, which
-  compile the next map, cost more than its steps)."""
+def environments_alone_fps(config, seconds=10.):
+  """(frames/s, episodes begun) of the run's environment processes stepped together with random
+  actions, alone, for `seconds` after every one has started its level and taken WARMUP_STEPS steps:
+  the most the environments can deliver through their processes, measured as the run's window is."""
   groups = acting.start_environments(
       config, range(config.num_actors), is_test=False, env_factory=environments.create_environment)
   try:
@@ -169,77 +203,158 @@ def environments_alone_fps(config, seconds=5.):
     num_actions = processes[0].spec.num_actions
     rng = np.random.default_rng(0)
     sizes = [len(group.actor_ids) for group in groups]
-    steps, start = 0, time.monotonic()
-    finished = np.zeros(config.num_actors, bool) | _steps_here(config)
-    while time.monotonic() - start < seconds or not finished.all() and time.monotonic() - start < 300:
+
+    def step_all():
       outputs = environments.step_many(
           processes, [rng.integers(num_actions, size=n).tolist() for n in sizes])
-      finished |= np.concatenate([output.done for output in outputs])
+      return sum(int(np.sum(output.done)) for output in outputs)
+
+    for _ in range(WARMUP_STEPS):
+      step_all()
+    steps, episodes, start = 0, 0, time.monotonic()
+    while time.monotonic() - start < seconds:
+      episodes += step_all()
       steps += config.num_actors
-    return steps * config.env_config.num_action_repeats / (time.monotonic() - start)
+    return steps * config.env_config.num_action_repeats / (time.monotonic() - start), episodes
   finally:
     acting.close_environments(groups)
 
 
+def unreliable(row):
+  """Why a configuration's measurement is not a result (a list of reasons; empty if it is one)."""
+  reasons = []
+  if row['frames'] > row['ideal']:
+    reasons.append(f'{row["frames"] / row["ideal"]:.0%} of the ideal: the parts alone cost more than '
+                   'in the run, so they were not measured as the run meets them')
+  if row['frames'] > row['envs_alone']:
+    reasons.append(f'the run ({row["frames"]:.0f} frames/s) outran its environments alone '
+                   f'({row["envs_alone"]:.0f})')
+  if abs(row['drift']) > DRIFT_BOUND:
+    reasons.append(f'the parts\' cost drifted {row["drift"]:+.0%} from before training to after '
+                   f'(bound {DRIFT_BOUND:.0%}): the machine\'s speed changed under the run')
+  if row['stats']['steal'] > STEAL_BOUND:
+    reasons.append(f'the hypervisor took {row["stats"]["steal"]:.0%} of the CPU time (bound '
+                   f'{STEAL_BOUND:.0%})')
+  if row['stats']['ended_early']:
+    reasons.append('training stopped before the end of its window')
+  used = row['stats']['cpu_by_role']
+  idle_roles = [role for role in training_run.ROLES if used.get(role, 0.) <= 0.]
+  if idle_roles:
+    reasons.append(f'no CPU time recorded for {", ".join(idle_roles)}, which ran')
+  return reasons
+
+
+def check_levels(names):
+  """Exits with one line if a configuration needs DeepMind Lab and it is not installed."""
+  lab = [name for name in names if CONFIGS[name]['level_name'] == 'explore_goal_locations_small']
+  if lab and importlib.util.find_spec('deepmind_lab') is None:
+    raise SystemExit(f'--configs={",".join(lab)} needs DeepMind Lab, which is not installed: make '
+                     'install DMLAB_WHEEL=path/to/deepmind_lab-1.0-py3-none-any.whl (docs/dmlab.md), '
+                     'or leave them out (--configs=pong,dmlab).')
+
+
+def measure(name):
+  """One configuration: the parts alone before and after `--seconds` of training, and the run."""
+  with tempfile.TemporaryDirectory() as logdir:
+    config = make_config(name, logdir)
+    before = measure_parts(config)
+    envs_alone, envs_alone_episodes = environments_alone_fps(config)
+    stats = training_run.train_for(config, FLAGS.seconds)
+    # The parts again after training, and their mean: a virtual machine's speed drifts by up to a
+    # third within minutes, and the share of ideal should not depend on when the parts were timed.
+    after = measure_parts(config)
+  env_cost, inference_cost, learner_cost = ((b + a) / 2 for b, a in zip(before[:3], after[:3]))
+  starts = [cost for cost in (before[4], after[4]) if cost is not None]
+  seconds, frames, steps = training_run.timed_rates(
+      stats, name, FLAGS.seconds, config.unroll_length * before[3])
+  return dict(
+      name=name, config=config, env=env_cost, inference=inference_cost, learner=learner_cost,
+      episode_start=sum(starts) / len(starts) if starts else None,
+      ideal=os.cpu_count() / (env_cost + inference_cost + learner_cost) * before[3],
+      envs_alone=envs_alone, envs_alone_episodes=envs_alone_episodes, frames=frames, steps=steps,
+      stats=stats, seconds=seconds, drift=sum(after[:3]) / sum(before[:3]) - 1)
+
+
+def tables(rows):
+  """The two tables, as text."""
+  cores = os.cpu_count()
+  lines = [f'Throughput on {cores} cores, {FLAGS.seconds} s of training per configuration.',
+           'CPU microseconds per agent step, each part measured alone:',
+           f'{"config":<12}{"actors":>7}{"env":>9}{"inference":>11}{"learner":>9}{"ideal fps":>11}'
+           f'{"envs alone":>12}{"frames/s":>10}{"of ideal":>12}{"steps/s":>9}{"learner wait":>14}'
+           f'{"actor wait":>12}{"batch":>7}{"idle":>6}{"steal":>7}{"drift":>7}{"episode start":>15}']
+  for row in rows:
+    stats = row['stats']
+    actor_wait = stats['inference_wait_seconds'] / (stats['actor_threads'] * stats['actor_seconds'])
+    share = 'unreliable' if unreliable(row) else f'{row["frames"] / row["ideal"]:.0%}'
+    start = '-' if row['episode_start'] is None else f'{row["episode_start"] * 1e3:.0f} ms'
+    lines.append(
+        f'{row["name"]:<12}{row["config"].num_actors:>7}{row["env"] * 1e6:>9.0f}'
+        f'{row["inference"] * 1e6:>11.0f}{row["learner"] * 1e6:>9.0f}{row["ideal"]:>11.0f}'
+        f'{row["envs_alone"]:>12.0f}{row["frames"]:>10.0f}{share:>12}{row["steps"]:>9.2f}'
+        f'{stats["learner_wait_seconds"] / row["seconds"]:>14.0%}{actor_wait:>12.0%}'
+        f'{stats["inference_mean_batch"]:>7.1f}{stats["idle"]:>6.0%}{stats["steal"]:>7.0%}'
+        f'{row["drift"]:>+7.0%}{start:>15}')
+  for row in rows:
+    for reason in unreliable(row):
+      lines.append(f'{row["name"]}: unreliable: {reason}.')
+  lines += ['', 'Where the CPU went during training, microseconds per agent step (from /proc; the '
+            'parts alone, for comparison: env + inference + learner):',
+            f'{"config":<12}' + ''.join(f'{role:>18}' for role in training_run.ROLES) +
+            f'{"idle":>8}{"all cores":>11}{"parts alone":>13}']
+  for row in rows:
+    agent_steps = row['frames'] * row['seconds'] / row['config'].env_config.num_action_repeats
+    used = row['stats']['cpu_by_role']
+    lines.append(f'{row["name"]:<12}' + ''.join(f'{used[role] / agent_steps * 1e6:>18.0f}'
+                                                for role in training_run.ROLES)
+                 + f'{row["stats"]["idle"] * cores * row["seconds"] / agent_steps * 1e6:>8.0f}'
+                 f'{cores * row["seconds"] / agent_steps * 1e6:>11.0f}'
+                 f'{(row["env"] + row["inference"] + row["learner"]) * 1e6:>13.0f}')
+  return lines
+
+
+def record(row):
+  """Appends a reliable configuration's tables to benchmarks/results/throughput_<config>.txt."""
+  path = os.path.join(RESULTS_DIR, f'throughput_{row["name"]}.txt')
+  commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True,
+                          cwd=RESULTS_DIR, check=False).stdout.strip() or 'unknown'
+  with open(path, 'a') as f:
+    f.write(f'\n## {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, commit {commit}, '
+            f'{platform.node()} ({os.cpu_count()} cores, {platform.processor() or platform.machine()})'
+            f'\n{" ".join(sys.argv)}\n\n' + '\n'.join(tables([row])) + '\n')
+  print(f'Recorded {row["name"]} in {path}.')
+
+
 def main(argv):
   del argv
-  cores = os.cpu_count()
-  rows = []
-  for name in FLAGS.configs:
-    with tempfile.TemporaryDirectory() as logdir:
-      config = make_config(name, logdir)
-      before = measure_parts(config)
-      envs_alone = environments_alone_fps(config)
-      stats = training_run.train_for(config, FLAGS.seconds)
-      # The parts again after training, and their mean: a virtual machine's speed drifts by up to a
-      # third within minutes, and the share of ideal should not depend on when the parts were timed.
-      after = measure_parts(config)
-    env_cost, inference_cost, learner_cost = ((b + a) / 2 for b, a in zip(before[:3], after[:3]))
-    repeats = before[3]
-    ideal_steps = cores / (env_cost + inference_cost + learner_cost)
-    drift = sum(after[:3]) / sum(before[:3]) - 1
-    seconds, frames, steps = training_run.timed_rates(stats, name, FLAGS.seconds)
-    rows.append((name, config, env_cost, inference_cost, learner_cost, ideal_steps * repeats,
-                 envs_alone, frames, steps, stats, seconds, drift))
+  unknown = [name for name in FLAGS.configs if name not in CONFIGS]
+  if unknown:
+    raise SystemExit(f'--configs: unknown {", ".join(unknown)}; choose from {", ".join(CONFIGS)}.')
+  check_levels(FLAGS.configs)
+  rows = [measure(name) for name in FLAGS.configs]
+  lines = tables(rows)
+  print('\n' + '\n'.join(lines))
+  print(NOTES)
+  if FLAGS.record:
+    for row in rows:
+      if unreliable(row):
+        print(f'{row["name"]}: not recorded, its measurement is unreliable.')
+      else:
+        record(row)
 
-  print(f'\nThroughput on {cores} cores, {FLAGS.seconds} s of training per configuration.')
-  print('CPU microseconds per agent step, each part measured alone:')
-  print(f'{"config":<12}{"actors":>7}{"env":>9}{"inference":>11}{"learner":>9}{"ideal fps":>11}'
-        f'{"envs alone":>12}{"frames/s":>10}{"of ideal":>10}{"steps/s":>9}{"learner wait":>14}'
-        f'{"actor wait":>12}'
-        f'{"batch":>7}{"idle":>6}{"steal":>7}{"drift":>7}')
-  for (name, config, env_cost, inference_cost, learner_cost, ideal, envs_alone, frames, steps, stats,
-       seconds, drift) in rows:
-    actor_wait = stats['inference_wait_seconds'] / (stats['actor_threads'] * stats['actor_seconds'])
-    print(f'{name:<12}{config.num_actors:>7}{env_cost * 1e6:>9.0f}{inference_cost * 1e6:>11.0f}'
-          f'{learner_cost * 1e6:>9.0f}{ideal:>11.0f}{envs_alone:>12.0f}{frames:>10.0f}{frames / ideal:>10.0%}'
-          f'{steps:>9.2f}{stats["learner_wait_seconds"] / seconds:>14.0%}'
-          f'{actor_wait:>12.0%}'
-          f'{stats["inference_mean_batch"]:>7.1f}{stats["idle"]:>6.0%}{stats["steal"]:>7.0%}'
-          f'{drift:>+7.0%}')
-  print('\nWhere the CPU went during training, microseconds per agent step (from /proc; the parts '
-        'alone, for comparison: env + inference + learner):')
-  roles = ('environments', 'actors', 'inference', 'learner and rest')
-  print(f'{"config":<12}' + ''.join(f'{role:>18}' for role in roles) + f'{"idle":>8}{"all cores":>11}'
-        f'{"parts alone":>13}')
-  for (name, config, env_cost, inference_cost, learner_cost, _, _, frames, _, stats, seconds,
-       _) in rows:
-    agent_steps = frames * seconds / config.env_config.num_action_repeats
-    used = stats.get('cpu_by_role', {})
-    print(f'{name:<12}' + ''.join(f'{used.get(role, 0.) / agent_steps * 1e6:>18.0f}' for role in roles)
-          + f'{stats["idle"] * cores * seconds / agent_steps * 1e6:>8.0f}'
-          f'{cores * seconds / agent_steps * 1e6:>11.0f}'
-          f'{(env_cost + inference_cost + learner_cost) * 1e6:>13.0f}')
-  print('envs alone: frames/s of the environment processes alone, in the run\'s layout; '
-        'learner wait: share of the time the learner waited for a batch; actor wait: share of each '
-        'actor thread\'s time spent waiting for batched inference; batch: rows per inference call; '
-        'idle: CPU time no part of the pipeline used; steal: CPU time the hypervisor took for other '
-        'machines; drift: change of the parts\' cost from before training to after (the ideal uses '
-        'their mean; large drifts make the share of ideal unreliable). Second table: environments: '
-        'the environment processes; actors: the actor threads (stepping, stacking unrolls, '
-        'enqueueing); inference: the batching thread; learner and rest: the main thread, '
-        'prefetching and TensorFlow\'s thread pool (the learner\'s ops, part of inference\'s); '
-        'idle: CPU no part used; all cores: the machine\'s CPU time per agent step.')
+
+NOTES = (
+    'envs alone: frames/s of the environment processes alone, in the run\'s layout; learner wait: '
+    'share of the time the learner waited for a batch; actor wait: share of each actor thread\'s '
+    'time spent waiting for batched inference; batch: rows per inference call; idle: CPU time no '
+    'part of the pipeline used; steal: CPU time the hypervisor took for other machines; drift: '
+    'change of the parts\' cost from before training to after (the ideal uses their mean); episode '
+    'start: an environment\'s CPU time for a step that begins an episode (DeepMind Lab compiles the '
+    'next map), not in "env". Second table: environments: the environment processes; actors: the '
+    'actor threads (stepping, stacking unrolls, enqueueing); inference: the batching thread; '
+    'learner and rest: the main thread, prefetching and TensorFlow\'s thread pool (the learner\'s '
+    'ops, part of inference\'s); idle: CPU no part used; all cores: the machine\'s CPU time per '
+    'agent step.')
 
 
 if __name__ == '__main__':

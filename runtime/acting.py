@@ -148,6 +148,8 @@ class ActorPool:
     self._synchronous = synchronous
     self._learner_steps = 0
     self._stepped = threading.Condition()
+    self._counting = threading.Lock()
+    self.unrolls_enqueued = 0  # For the benchmarks' rates: what the actors made, not the learner ate.
     actors = deal_actors(groups, config.actor_threads, levels_lib.actor_levels(config),
                          self.inference, agents.actor_initial_state(agent), env_spec.num_actions)
     self.threads = [threading.Thread(target=self._run, args=(actor,), name=f'actor_{i}', daemon=True)
@@ -160,6 +162,8 @@ class ActorPool:
       while not self._stop.event.is_set():
         seen = self._learner_steps
         self._enqueue(tree.flatten(actor.unroll(self._unroll_length)))
+        with self._counting:
+          self.unrolls_enqueued += len(actor.actor_ids)
         if self._synchronous:
           with self._stepped:
             while self._learner_steps == seen and not self._stop.event.is_set():

@@ -18,7 +18,8 @@ def train(config, env_factory=environments.create_environment, stats=None):
   """Trains until `total_environment_frames`, a signal, or a failure; returns the frames trained.
 
   `stats`: see training_loop.run_learner; also gets the batched inference's mean batch size, the
-  seconds actors spent waiting for it, the number of actor threads and how long they ran.
+  seconds actors spent waiting for it, the number of actor threads and how long they ran, and
+  'unrolls_enqueued', a function counting the unrolls the actors have made so far.
   """
   stats = {} if stats is None else stats
   run_config.write(config)
@@ -39,6 +40,7 @@ def train(config, env_factory=environments.create_environment, stats=None):
     pool = acting.ActorPool(config, groups, agent, env_spec, trajectory_queue.enqueue_many, stop,
                             synchronous=synchronous)
     pool_start = time.monotonic()
+    stats['unrolls_enqueued'] = lambda: pool.unrolls_enqueued
     prefetcher = prefetch.Prefetcher(trajectory_queue, example, config.batch_size,
                                      None if strategy else device, *replay.make_buffer(config, example),
                                      strategy=strategy)
