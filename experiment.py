@@ -57,6 +57,7 @@ from runtime import one_machine
 from runtime import progress
 from runtime import replicas
 from runtime import supervision
+from video import recorder as video_recorder
 
 configuration.define_flags()
 
@@ -70,11 +71,13 @@ def train(config, env_factory=environments.create_environment, stats=None):
 
 
 def test(config, env_factory=environments.create_environment):
-  """Test mode; the Q-learning agents act epsilon-greedily, as DQN's evaluations did."""
+  """Test mode; the Q-learning agents act epsilon-greedily, as DQN's evaluations did. With
+  --video_episodes it records episodes (video/)."""
   wrap = None
   if config.agent in baseline_settings.Q_AGENTS:
     wrap = lambda inference: q_learning.test_policy(inference, config.seed)
-  return evaluation.test(config, env_factory, wrap_inference=wrap)
+  return evaluation.test(config, env_factory, wrap_inference=wrap,
+                         recorder=video_recorder.start(config))
 
 
 def describe(config):
