@@ -2,7 +2,7 @@
 where the environment gives one, under a caption (level, step, return so far, instruction).
 
 Pictures are enlarged by whole factors with nearest-neighbour sampling, so that each pixel the agent
-saw stays a sharp square: a blurred enlargement would show detail the agent never had.
+saw stays a sharp square: smoothing would blend neighbours into shades the agent never saw.
 """
 import cv2
 import numpy as np

@@ -15,8 +15,8 @@ class Settings:
       check=config_lib.NON_NEGATIVE)
   video_codec: str = config_lib.setting(
       'mp4v', "The MP4 video's codec, as OpenCV's FourCC: mp4v (MPEG-4 Part 2, which desktop players "
-      'play) or vp09 (VP9, which browsers play too; slower to encode). One the installed OpenCV '
-      'cannot write is reported before the first episode, and test mode goes on without video.')
+      'play) or vp09 (VP9, which browsers play too). One the installed OpenCV cannot write is '
+      'reported before the first episode, and test mode goes on without video.')
 
 
 def resolve(values, given):
