@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 
+from ale_py import ALEInterface, LoggerMode, roms
 import cv2
 import numpy as np
 from PIL import Image
@@ -50,6 +51,51 @@ def read_video(path):
     decoded.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
 
 
+def test_a_recorded_atari_game_shows_the_emulators_colour_screen_and_the_agent_reads_without_it():
+  environment = screens.environments(environments.create_environment)(
+      level_name='atari/pong', seed=3, is_test=False, config=environments.EnvConfig())
+  # A second emulator with the same seed and actions (no no-op starts in training): the reference.
+  ALEInterface.setLoggerMode(LoggerMode.Error)
+  reference = ALEInterface()
+  reference.setInt('random_seed', 3)
+  reference.setFloat('repeat_action_probability', 0.)
+  reference.loadROM(roms.get_rom_path('pong'))
+  reference.reset_game()
+  actions = reference.getMinimalActionSet()
+  output = environment.initial()
+  for action in [0, 2, 2, 3, 1, 2] * 5:
+    np.testing.assert_array_equal(output.observation[screens.SCREEN], reference.getScreenRGB())
+    output = environment.step(action)
+    for _ in range(4):
+      reference.act(actions[action])
+  environment.close()
+
+  agent = AgentInference()
+  inference = screens.WithoutScreens(agent)
+  assert inference((np.int32(2), output, 'state')) == 'outputs'
+  (last_action, env_output, state), = agent.inputs
+  assert (last_action, state, env_output.reward) == (2, 'state', output.reward)
+  assert list(env_output.observation) == ['frame']
+  assert env_output.observation['frame'] is output.observation['frame']
+  inference.close()
+  assert agent.closed
+
+
+class AgentInference:
+  """Stands for the agent's inference: keeps what it was asked."""
+
+  def __init__(self):
+    self.inputs = []
+    self.closed = False
+
+  def __call__(self, inputs):
+    self.inputs.append(inputs)
+    return 'outputs'
+
+  def close(self):
+    self.closed = True
+
+
 def test_frames_enlarge_each_pixel_to_a_square_beside_the_atari_screen():
   rng = np.random.default_rng(0)
   stack = rng.integers(0, 256, (84, 84, 4), np.uint8)
@@ -70,6 +116,47 @@ def test_frames_enlarge_each_pixel_to_a_square_beside_the_atari_screen():
   assert frame[:top].any()
   other = layout.render(observation, 8, -3.)
   assert (other[:top] != frame[:top]).any() and (other[top:] == frame[top:]).all()
+
+
+class Actor:
+  """What the recorder reads of a runtime.acting.Actor: its environments' levels and ids."""
+
+  def __init__(self, levels):
+    self.level_names = np.array([level.encode('utf-8') for level in levels], object)
+    self.actor_ids = np.arange(len(levels), dtype=np.int32)
+
+
+def outputs(pictures, done, episode_step, episode_return):
+  """A group's StepOutput: each environment's frame a flat colour, its number in `pictures`."""
+  frame = np.array(pictures, np.uint8)[:, None, None, None] * np.ones((1, 24, 32, 3), np.uint8)
+  return environments.StepOutput(
+      reward=np.zeros(len(pictures), np.float32),
+      info=environments.StepOutputInfo(np.array(episode_return, np.float32),
+                                       np.array(episode_step, np.int32)),
+      done=np.array(done), observation={'frame': frame})
+
+
+def test_each_environment_is_recorded_from_an_episode_start_and_a_lost_episode_again(tmp_path):
+  videos = recorder.Recorder(str(tmp_path), episodes=1, codec='mp4v', fps=15)
+  actor = Actor(['level/a', 'level/b'])
+  videos.observe(actor, outputs([30, 190], [True, True], [0, 0], [0, 0]))
+  videos.observe(actor, outputs([30, 230], [False, False], [4, 4], [1, 0]))
+  # a's process is replaced (length 0: its episode is lost); b's episode ends (2 steps, return 5).
+  videos.observe(actor, outputs([70, 0], [True, True], [0, 8], [0, 5]))
+  for picture in (110, 150):
+    videos.observe(actor, outputs([picture, 0], [False, False], [4, 4], [2, 0]))
+  videos.observe(actor, outputs([0, 0], [True, False], [12, 4], [3, 0]))
+  videos.close()
+  # One video a level: b's first episode, a's first whole one. b's second was not recorded.
+  assert sorted(os.listdir(tmp_path)) == ['level_a_1.gif', 'level_a_1.mp4', 'level_b_1.gif',
+                                          'level_b_1.mp4']
+  assert videos.written == [str(tmp_path / 'level_b_1.mp4'), str(tmp_path / 'level_a_1.mp4')]
+  # Each frame's picture, the last again; MPEG-4's YUV shifts a grey by a few levels.
+  for name, pictures in (('level_a_1', [70, 110, 150, 150]), ('level_b_1', [190, 230, 230])):
+    decoded = read_video(str(tmp_path / f'{name}.mp4'))
+    layout = frames.Layout({'frame': np.zeros((24, 32, 3), np.uint8)}, files.VIDEO_HEIGHT, name)
+    colours = [int(round(frame[layout.caption_height:].mean())) for frame in decoded]
+    assert colours == pytest.approx(pictures, abs=8), name
 
 
 @pytest.mark.parametrize('given, message', [
