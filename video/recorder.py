@@ -88,9 +88,10 @@ class Recorder:
         if number > self._episodes:
           continue
         self._started[level] = number
-      video_files = files.VideoFiles(files.stem(self.directory, level, number), level,
-                                     _observation(env_output, i), self._codec, self._fps)
-      self._recording[actor_id] = _Episode(video_files, _observation(env_output, i))
+      first = _observation(env_output, i)
+      video_files = files.VideoFiles(files.stem(self.directory, level, number), level, first,
+                                     self._codec, self._fps)
+      self._recording[actor_id] = _Episode(video_files, first)
 
   def close(self):
     """Discards the episodes not finished (test mode stopped first); logs where the videos are."""
