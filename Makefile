@@ -20,7 +20,7 @@ DMLAB_PACKAGES := libosmesa6 liblua5.1-0 libsdl2-2.0-0 libjpeg62-turbo libpng16-
 TENSORFLOW_EXTRA ?=
 TENSORFLOW := $(shell grep -E '^tensorflow==' requirements.txt)
 
-.PHONY: install dmlab dmlab-packages train test image clean
+.PHONY: install dmlab dmlab-packages train watch test image clean
 
 install: $(INSTALLED) $(if $(DMLAB_WHEEL),dmlab)
 
@@ -64,6 +64,17 @@ train: install
 	    --replay_proportion=0.5 --train_noop_max=30 --total_environment_frames=15000000 \
 	    --num_actors=64 --actor_threads=8 --envs_per_process=8 \
 	    --logdir=$(LOGDIR)
+
+# make train's latest checkpoint tested on a few episodes, recorded as video (docs/training.md,
+# "Watching the agent"). It may run while make train still trains: test mode reads the checkpoint
+# and config.json, and writes only evaluation.json, evaluation.png and videos/, which training does
+# not read; it installs nothing and takes no lock.
+WATCH_EPISODES ?= 3
+watch:
+	@test -x $(BIN)/python || { echo "make watch: no $(VENV) here yet: make train first." >&2; exit 1; }
+	@$(BIN)/python experiment.py --mode=test --test_num_episodes=$(WATCH_EPISODES) \
+	    --video_episodes=$(WATCH_EPISODES) --logdir=$(LOGDIR)
+	@echo "make watch: the videos are in $(LOGDIR)/videos/ (<level>_<episode>.mp4, and a GIF of each one's first seconds)."
 
 test: install
 	$(BIN)/python -m pytest -n 2 tests

@@ -1,7 +1,8 @@
 """The program's configuration: the runtime's settings and those of the features built on it.
 
 Each setting is declared once, beside the code that reads it: the runtime's in runtime/config.py, the
-agent's and the baselines' in baselines/settings.py, population-based training's in pbt/settings.py.
+agent's and the baselines' in baselines/settings.py, population-based training's in pbt/settings.py,
+test mode's video in video/settings.py.
 Here they become one `Config`, and the features' decisions and checks join the runtime's in
 `CONFIGURATION`, the runtime.config.Configuration experiment.py, the benchmarks and the tests use:
 
@@ -19,16 +20,19 @@ from baselines import settings as baseline_settings
 from pbt import settings as pbt_settings
 from runtime import config as config_lib
 from runtime import run_config
+from video import settings as video_settings
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(pbt_settings.Settings, baseline_settings.Settings, config_lib.Config):
-  """Everything a run is decided by: the runtime's settings, then the baselines', then PBT's."""
+class Config(video_settings.Settings, pbt_settings.Settings, baseline_settings.Settings,
+             config_lib.Config):
+  """Everything a run is decided by: the runtime's settings, then the baselines', PBT's and the
+  video's."""
 
 
 CONFIGURATION = config_lib.Configuration(
     Config, atari_preset=baseline_settings.atari_preset,
-    resolvers=(baseline_settings.resolve, pbt_settings.resolve))
+    resolvers=(baseline_settings.resolve, pbt_settings.resolve, video_settings.resolve))
 FIELDS = CONFIGURATION.fields
 RUN_SETTINGS = CONFIGURATION.run_settings
 define_flags = CONFIGURATION.define_flags

@@ -14,12 +14,13 @@ annealing the learning rate linearly to zero. The run records its configuration 
 `<logdir>/config.json`.
 
 Test mode restores the latest checkpoint, plays `test_num_episodes` episodes per level and writes
-`<logdir>/evaluation.json` and its report (see `dmlab30/evaluation.py`). It, and a resumed run, take
-the settings that shape the network and the environment from the run's config.json.
+`<logdir>/evaluation.json` and its report (see `dmlab30/evaluation.py`); `--video_episodes` records
+the first episodes of each level as video (video/). It, and a resumed run, take the settings that
+shape the network and the environment from the run's config.json.
 
 Flags keep the original's names and defaults (DeepMind Lab settings); each is declared, with its
-checks, beside the code that reads it (runtime/config.py, baselines/settings.py, pbt/settings.py),
-and configuration.py assembles them. For `atari/*` and `atari57`, flags not given on the command
+checks, beside the code that reads it (runtime/config.py, baselines/settings.py, pbt/settings.py,
+video/settings.py), and configuration.py assembles them. For `atari/*` and `atari57`, flags not given on the command
 line take the paper's Atari values. `--agent` chooses a baseline of the paper instead of IMPALA
 (baselines/); `--job_name` and `--task` run one task of a cluster (or TF_CONFIG, or Slurm with
 `--cluster=slurm`, say which: runtime/schedulers.py; an actor task takes the run's settings from the
@@ -57,6 +58,7 @@ from runtime import one_machine
 from runtime import progress
 from runtime import replicas
 from runtime import supervision
+from video import recorder as video_recorder
 
 configuration.define_flags()
 
@@ -70,11 +72,13 @@ def train(config, env_factory=environments.create_environment, stats=None):
 
 
 def test(config, env_factory=environments.create_environment):
-  """Test mode; the Q-learning agents act epsilon-greedily, as DQN's evaluations did."""
+  """Test mode; the Q-learning agents act epsilon-greedily, as DQN's evaluations did. With
+  --video_episodes it records episodes (video/)."""
   wrap = None
   if config.agent in baseline_settings.Q_AGENTS:
     wrap = lambda inference: q_learning.test_policy(inference, config.seed)
-  return evaluation.test(config, env_factory, wrap_inference=wrap)
+  return evaluation.test(config, env_factory, wrap_inference=wrap,
+                         recorder=video_recorder.start(config))
 
 
 def describe(config):

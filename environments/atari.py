@@ -143,5 +143,11 @@ class Atari(base.Environment):
   def _observation(self):
     return {'frame': np.stack(self._stack, axis=-1)}
 
+  def colour_screen(self):
+    """The emulator's current screen as a person sees it, uint8 RGB [210, 160, 3]: the last frame of
+    the step (or the game's first, after a reset), in colour and full size, where `frame` is what the
+    agent reads. Not part of the observation: test mode's video asks for it (video/screens.py)."""
+    return self._ale.getScreenRGB()
+
   def close(self):
     self._ale = None

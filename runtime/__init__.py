@@ -34,5 +34,5 @@ Modules, roughly in that order:
   schedulers.py     a cluster task's role and addresses from TF_CONFIG (Kubernetes) or Slurm
   local_cluster.py  --local_cluster: those tasks as processes of this machine, supervised
   supervision.py    programs started by this one (tasks, PBT members) end with it, even if it is killed
-  evaluation.py     test mode
+  evaluation.py     test mode (video/ may record its episodes)
 """

@@ -86,6 +86,11 @@ class Actor:
         baseline=np.zeros(group, np.float32))
     self._next = None  # (agent_output, agent_state) once chosen ahead of the step.
 
+  @property
+  def env_output(self):
+    """The environments' latest outputs: their first until the first `step`."""
+    return self._env_output
+
   def next_output(self):
     """The agent's outputs for the environments' current outputs: what the next `step` acts on."""
     if self._next is None:

@@ -1,5 +1,6 @@
 """Test mode: the latest checkpoint plays `test_num_episodes` episodes per level; the returns go to
-`<logdir>/evaluation.json` and its report (`dmlab30/evaluation.py`)."""
+`<logdir>/evaluation.json` and its report (`dmlab30/evaluation.py`). A recorder (video/, made by
+experiment.py) may watch the episodes; it reads what the actors see and changes nothing they do."""
 import dataclasses
 import os
 import threading
@@ -17,13 +18,18 @@ from runtime import levels as levels_lib
 from runtime import progress
 
 
-def test(config, env_factory=environments.create_environment, wrap_inference=None):
+def test(config, env_factory=environments.create_environment, wrap_inference=None, recorder=None):
   """Plays the test levels with the latest checkpoint; writes and prints the results, returns them.
 
   wrap_inference: turns the agent's inference into the policy played (the Q-learning agents act
   epsilon-greedily); None plays the agent's own policy.
+  recorder: None, or one that watches the episodes (video.recorder.Recorder): it gives the
+  environments and the inference their part of the video, sees each actor's outputs, first and after
+  each step (`observe`), and is closed at the end.
   """
   levels = levels_lib.test_levels(config)
+  if recorder is not None:
+    env_factory = recorder.environments(env_factory)
   groups = acting.start_environments(config, range(len(levels)), is_test=True,
                                      env_factory=env_factory, levels=levels)
   try:
@@ -35,6 +41,8 @@ def test(config, env_factory=environments.create_environment, wrap_inference=Non
     logging.info('Testing %s (%d frames) on %d level(s).', latest, frames, len(levels))
 
     inference = acting.make_inference(agent, env_spec, len(levels), config.inference_timeout_ms)
+    if recorder is not None:
+      inference = recorder.inference(inference)
     if wrap_inference is not None:
       inference = wrap_inference(inference)
     returns = {level: [] for level in levels}
@@ -43,9 +51,13 @@ def test(config, env_factory=environments.create_environment, wrap_inference=Non
     def play(actor):
       group_levels = [level.decode('utf-8') for level in actor.level_names]
       try:
+        if recorder is not None:
+          recorder.observe(actor, actor.env_output)
         while not stop.event.is_set() and any(
             len(returns[level]) < config.test_num_episodes for level in group_levels):
           _, env_output = actor.step()
+          if recorder is not None:
+            recorder.observe(actor, env_output)
           # A zero length marks the start after a replaced environment process, not an episode.
           finished = env_output.done & (env_output.info.episode_step > 0)
           for level, episode_return in zip(np.array(group_levels)[finished],
@@ -69,6 +81,8 @@ def test(config, env_factory=environments.create_environment, wrap_inference=Non
       raise stop.error
   finally:
     acting.close_environments(groups)
+    if recorder is not None:
+      recorder.close()
 
   path = os.path.join(config.logdir, 'evaluation.json')
   results = evaluation_report.write_results(path, returns, config.level_name, metadata=dict(

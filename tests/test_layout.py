@@ -9,7 +9,8 @@ import os
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SOURCE_DIRS = ('runtime', 'pbt', 'baselines', 'networks', 'environments', 'dmlab30', 'atari57', 'benchmarks')
+SOURCE_DIRS = ('runtime', 'pbt', 'baselines', 'video', 'networks', 'environments', 'dmlab30', 'atari57',
+               'benchmarks')
 
 
 def project_modules():
@@ -112,8 +113,8 @@ def test_no_import_cycles_between_packages():
 
 
 def test_the_runtime_imports_no_feature_built_on_it():
-  # baselines/ and pbt/ add their settings to the runtime's (configuration.py assembles them).
-  features = {name: sorted(i for i in imports if i.partition('.')[0] in ('baselines', 'pbt'))
+  # baselines/, pbt/ and video/ add their settings to the runtime's (configuration.py assembles them).
+  features = {name: sorted(i for i in imports if i.partition('.')[0] in ('baselines', 'pbt', 'video'))
               for name, imports in import_graph().items() if name.partition('.')[0] == 'runtime'}
   assert {name: imported for name, imported in features.items() if imported} == {}
 
