@@ -15,7 +15,9 @@ The paper's numbers (Espeholt et al. 2018, arXiv:1802.01561v3): `PAPER_TABLE_3` 
 `PAPER_TABLE_B1` (per level). Sources of every number: /work/shared/reference/README.md.
 
 Submodules: `dmlab30.evaluation` (the evaluation results file and the report; suite-agnostic, used by
-atari57 too) and `dmlab30.report` (the DMLab-30 report; `python -m dmlab30.report RESULTS.json`).
+atari57 too), `dmlab30.tables` (the report's rows and how they are shown, text and chart),
+`dmlab30.popart_paper` (the successor PopArt paper's aggregates, both suites') and `dmlab30.report`
+(the DMLab-30 report; `python -m dmlab30.report RESULTS.json`).
 """
 import collections
 

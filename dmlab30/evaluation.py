@@ -4,7 +4,8 @@ This module is suite-agnostic: it serves DMLab-30 (`dmlab30`), Atari-57 (`atari5
 outside both. It lives in `dmlab30`, the original release's home suite, because the repository keeps
 no top-level package for shared code; `atari57` imports it from here. The suites plug in through their
 package's `TITLE`, `KEYED_BY` and `canonical_level_name(name)`, and their
-`report.build_report(level_returns, whole_suite)`.
+`report.build_report(level_returns, whole_suite)`, which returns a `dmlab30.tables.Report`; that module
+shows it (the text table and the PNG chart).
 
 The results file (JSON, format "impala-evaluation-v1"):
 
@@ -29,16 +30,16 @@ Command line (`dmlab30/command.py`: `python -m dmlab30.report` and `python -m at
 same command; both dispatch on the files' "suite", and several files of one suite merge):
     python -m dmlab30.report RESULTS.json [MORE.json or 'runs/*/evaluation.json' ...] [--png chart.png]
 """
-import dataclasses
 import datetime
 import importlib
 import json
 import numbers
 import os
 import tempfile
-from typing import Optional
 
 import numpy as np
+
+from dmlab30 import tables
 
 FORMAT = 'impala-evaluation-v1'
 SUITES = ('dmlab30', 'atari57')  # package names; each package is the suite's home.
@@ -253,36 +254,10 @@ def _canonical_or_none(module, level):
         return None
 
 
-# --- The report ---------------------------------------------------------------------------------------
-
-@dataclasses.dataclass
-class Row:
-    level: str
-    episodes: int
-    mean_return: float
-    ours: Optional[float] = None  # Human-normalised score (%), None where the level has no reference.
-    paper: tuple = ()             # The paper's scores (%) for the same level, one per paper column.
-    ran: bool = True              # False: the run left the level out ('not run').
-
-
-@dataclasses.dataclass
-class Aggregate:
-    label: str
-    ours: float
-    paper: tuple  # One per paper column; None where the paper has no number.
-
-
-@dataclasses.dataclass
-class Report:
-    title: str
-    rows: list
-    paper_columns: tuple = ()     # Labels of the paper's agents, e.g. ('IMPALA deep PBT', ...).
-    aggregates: list = dataclasses.field(default_factory=list)
-    notes: list = dataclasses.field(default_factory=list)
-
+# --- The report (its content and display: `dmlab30.tables`) -------------------------------------------
 
 def make_row(level, returns, ours=None, paper=()):
-    return Row(level, len(returns), mean_return(level, returns), ours, tuple(paper))
+    return tables.Row(level, len(returns), mean_return(level, returns), ours, tuple(paper))
 
 
 def _build_report(results):
@@ -292,9 +267,9 @@ def _build_report(results):
             results['episode_returns'], whole_suite=results['level_name'] == suite)
     else:
         rows = [make_row(level, r) for level, r in results['episode_returns'].items()]
-        report = Report(f'{results["level_name"]}: episode returns', rows,
-                        notes=['Not a DMLab-30 level or Atari-57 game: no human/random reference, '
-                               'so no normalised score.'])
+        report = tables.Report(f'{results["level_name"]}: episode returns', rows,
+                               notes=['Not a DMLab-30 level or Atari-57 game: no human/random '
+                                      'reference, so no normalised score.'])
     return report
 
 
@@ -307,11 +282,11 @@ def format_report(results, png_path=None):
     report = _build_report(results)
     if png_path is not None:
         if any(row.ours is not None for row in report.rows):
-            write_png(report, png_path)
+            tables.write_png(report, png_path)
             report.notes.append(f'Chart written to {png_path}.')
         else:
             report.notes.append(f'No chart written to {png_path}: there are no normalised scores.')
-    return _format(report, results)
+    return tables.format_text(report, results)
 
 
 def print_report(results, png_path=None):
@@ -319,98 +294,3 @@ def print_report(results, png_path=None):
     text = format_report(results, png_path)
     print(text)
     return text
-
-
-def _number(value, digits=1):
-    # `+ 0.0` turns a rounded -0.0 into 0.0.
-    return '-' if value is None else f'{round(value, digits) + 0.0:,.{digits}f}'
-
-
-def _table(header, rows):
-    """Plain-text table: first column left-aligned, the others right-aligned."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    lines = []
-    for i, cells in enumerate([header] + rows):
-        lines.append('  '.join(str(c).ljust(w) if j == 0 else str(c).rjust(w)
-                               for j, (c, w) in enumerate(zip(cells, widths))).rstrip())
-        if i == 0:
-            lines.append('  '.join('-' * w for w in widths))
-    return lines
-
-
-def _format(report, results):
-    metadata = results['metadata']
-    suite = results['suite'] or 'none'
-    lines = [report.title, f'level_name: {results["level_name"]}   suite: {suite}']
-    facts = [f'{key}: {metadata[key]}' for key in ('checkpoint', 'frames', 'created') if key in metadata]
-    if facts:
-        lines.append('   '.join(facts))
-    normalised = any(row.ours is not None for row in report.rows)
-    if normalised:
-        lines.append('Scores: human-normalised, in %: 100 * (mean return - random) / (human - random).')
-    lines.append('')
-    header = ['level', 'episodes', 'mean return']
-    if normalised:
-        header += ['ours'] + [f'{c} (paper)' for c in report.paper_columns]
-    rows = []
-    for row in report.rows:
-        cells = [row.level, row.episodes if row.ran else 'not run', _number(row.mean_return, 2)]
-        if normalised:
-            cells += [_number(row.ours)] + [_number(p) for p in row.paper]
-        rows.append(cells)
-    lines += _table(header, rows)
-    if report.aggregates:
-        lines.append('')
-        header = ['aggregate', 'ours'] + [f'{c} (paper)' for c in report.paper_columns]
-        lines += _table(header, [[a.label, _number(a.ours)] + [_number(p) for p in a.paper]
-                                 for a in report.aggregates])
-    if report.notes:
-        lines.append('')
-        lines += [f'Note: {note}' for note in report.notes]
-    return '\n'.join(lines)
-
-
-def write_png(report, path):
-    """Horizontal bar chart: each level's normalised score, ours beside the paper's columns."""
-    # The object-oriented API with the Agg canvas: no pyplot, no global backend switch, no display.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    rows = report.rows
-    series = [('ours', [r.ours for r in rows])]
-    series += [(f'{c} (paper)', [r.paper[i] for r in rows]) for i, c in enumerate(report.paper_columns)]
-    colours = ['#d62728', '#1f77b4', '#9ecae1', '#bdbdbd']
-    bar = 0.8 / len(series)
-    # Constrained layout makes room for the title and the legend above the axes.
-    fig = Figure(figsize=(11, 2.2 + 0.09 * len(series) * len(rows) + 0.1 * len(rows)),
-                 layout='constrained')
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    for i, (label, values) in enumerate(series):
-        ys = [k + (i - (len(series) - 1) / 2) * bar for k, v in enumerate(values) if v is not None]
-        ax.barh(ys, [v for v in values if v is not None], height=bar, label=label,
-                color=colours[i % len(colours)], edgecolor='black' if i == 0 else 'none', linewidth=0.4)
-    ax.set_yticks(range(len(rows)), [r.level if r.ran else f'{r.level} (not run)' for r in rows],
-                  fontsize=8)
-    ax.set_ylim(len(rows) - 0.5, -0.5)  # First level at the top, as in the tables.
-    ax.axvline(0, color='black', linewidth=0.6)
-    ax.axvline(100, color='grey', linestyle='--', linewidth=0.8, label='human (100%)')
-    values = [abs(v) for _, vs in series for v in vs if v is not None]
-    if max(values) > 1000:
-        # Atari scores span 0% to >10,000%: linear up to 100%, logarithmic beyond.
-        ax.set_xscale('symlog', linthresh=100)
-        ax.set_xlabel('human-normalised score (%), symmetric log scale beyond 100%')
-    else:
-        ax.set_xlabel('human-normalised score (%)')
-    ax.grid(axis='x', linewidth=0.3)
-    if len(rows) > 15:
-        ax.tick_params(axis='x', labeltop=True, top=True)  # Tall charts: a scale at both ends.
-    title = report.title
-    for a in report.aggregates:
-        paper = ', '.join(f'{c} {_number(p)}%' for c, p in zip(report.paper_columns, a.paper)
-                          if p is not None)
-        title += f'\n{a.label}: ours {_number(a.ours)}%' + (f' (paper: {paper})' if paper else '')
-    ax.set_title(title, fontsize=9)
-    fig.legend(*ax.get_legend_handles_labels(), loc='outside upper center', ncol=len(series) + 1,
-               fontsize=8, frameon=False)
-    fig.savefig(path, dpi=100, format='png')

@@ -1,4 +1,5 @@
-"""The DMLab-30 report: per-level scores beside the paper's Table B.1, the mean beside Table 3.
+"""The DMLab-30 report: per-level scores beside the paper's Table B.1, the mean beside Table 3 and
+beside the successor PopArt paper's Table 1 (`dmlab30.popart_paper`).
 
     python -m dmlab30.report RESULTS.json [MORE.json ...] [--png chart.png]
 
@@ -13,6 +14,8 @@ import numpy as np
 import dmlab30
 from dmlab30 import command
 from dmlab30 import evaluation
+from dmlab30 import popart_paper
+from dmlab30 import tables
 from dmlab30.evaluation import format_report, print_report  # noqa: F401  (this module's API)
 
 # The paper's agents shown beside ours: (label, PAPER_TABLE_B1 field, PAPER_TABLE_3 key).
@@ -37,10 +40,10 @@ def build_report(level_returns, whole_suite=True):
     returns = {dmlab30.canonical_level_name(k): v for k, v in level_returns.items()}
     rows = [evaluation.make_row(level, returns[level], ours[level], [p[level] for p in paper])
             if level in ours else
-            evaluation.Row(level, 0, None, None, tuple(p[level] for p in paper), ran=False)
+            tables.Row(level, 0, None, None, tuple(p[level] for p in paper), ran=False)
             for level in dmlab30.TEST_LEVELS if level in ours or whole_suite]
-    report = evaluation.Report('DMLab-30: human-normalised test scores', rows,
-                               paper_columns=tuple(label for label, _, _ in PAPER_AGENTS))
+    report = tables.Report('DMLab-30: human-normalised test scores', rows,
+                           paper_columns=tuple(label for label, _, _ in PAPER_AGENTS))
     ran = list(ours)
     missing = [level for level in dmlab30.TEST_LEVELS if level not in ours]
     over = f' over the {len(ran)} of {len(dmlab30.TEST_LEVELS)} levels that ran' if missing else ''
@@ -52,10 +55,13 @@ def build_report(level_returns, whole_suite=True):
     paper_capped = (tuple(mean(p, 100) for p in paper) if missing else
                     tuple(dmlab30.PAPER_TABLE_3[key] for _, _, key in PAPER_AGENTS))
     report.aggregates = [
-        evaluation.Aggregate(f'mean{over}, capped at 100 per level', mean(ours, 100),
-                             paper_capped),
-        evaluation.Aggregate(f'mean{over}, uncapped', mean(ours), tuple(mean(p) for p in paper)),
+        tables.Aggregate(f'mean{over}, capped at 100 per level', mean(ours, 100), paper_capped),
+        tables.Aggregate(f'mean{over}, uncapped', mean(ours), tuple(mean(p) for p in paper)),
     ]
+    if not missing:  # The successor paper's score averages all 30 (see popart_paper on why always).
+        report.references = [popart_paper.reference_table(
+            [('mean, capped at 100 per level; paper: test levels, no pixel control', mean(ours, 100),
+              'DmLab-30', 'Test')])]
     if missing and not whole_suite:
         report.notes.append(f'Results for {len(ran)} of the {len(dmlab30.TEST_LEVELS)} levels: the '
                             'means are over those, the paper\'s over the same levels.')
@@ -69,6 +75,8 @@ def build_report(level_returns, whole_suite=True):
                             'are computed from Table B.1.')
     report.notes.append('Paper per-level scores: Table B.1 returns, normalised with the release\'s '
                         'human and random scores.')
+    report.notes.append(popart_paper.NOTE if not missing else
+                        'No PopArt rows: the successor paper\'s DMLab-30 score averages all 30 levels.')
     return report
 
 
