@@ -2,8 +2,9 @@
 
 Hessel et al. 2019, "Multi-task Deep Reinforcement Learning with PopArt" (AAAI-19, arXiv:1809.04474),
 Table 1: aggregates only (Atari-57 median and DMLab-30 mean capped human-normalised scores, in %), for
-PopArt-IMPALA and the paper's own IMPALA, both without the pixel-control auxiliary task. The numbers,
-their columns and what was checked of them are in `hessel2019_table1.csv` beside this module. Both
+PopArt-IMPALA and the paper's own IMPALA (whether the DMLab-30 cells are with the pixel-control
+auxiliary task was not checked). The numbers, their columns and what was checked of them are in
+`hessel2019_table1.csv` beside this module. Both
 suites' reports read it, so it lives with the suite-agnostic report code (`dmlab30.evaluation`).
 
 The reports show these rows under every whole-suite table, whether or not the run was trained with

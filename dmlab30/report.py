@@ -60,7 +60,7 @@ def build_report(level_returns, whole_suite=True):
     ]
     if not missing:  # The successor paper's score averages all 30 (see popart_paper on why always).
         report.references = [popart_paper.reference_table(
-            [('mean, capped at 100 per level; paper: test levels, no pixel control', mean(ours, 100),
+            [('mean, capped at 100 per level; paper: test levels', mean(ours, 100),
               'DmLab-30', 'Test')])]
     if missing and not whole_suite:
         report.notes.append(f'Results for {len(ran)} of the {len(dmlab30.TEST_LEVELS)} levels: the '

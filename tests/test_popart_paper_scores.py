@@ -91,7 +91,7 @@ def test_dmlab30_report_puts_the_capped_mean_beside_popart_impala():
     capped = np.mean(np.minimum(_normalised(returns, dmlab30.HUMAN_SCORES, dmlab30.RANDOM_SCORES), 100))
     text = evaluation.format_report(_results('dmlab30', returns))
     assert POPART_TITLE in text
-    assert _row('mean, capped at 100 per level; paper: test levels, no pixel control',
+    assert _row('mean, capped at 100 per level; paper: test levels',
                 f'{capped:.1f}', '72.8', '58.4').search(text)
     assert 'PopArt rows: the successor paper\'s aggregates' in text
     # The IMPALA paper's rows are still there, first.
