@@ -1,5 +1,6 @@
 """The runtime's configuration: each of its settings declared once, as a field of `Config`, with its
-flag's help; `Configuration` derives the flags from the fields and checks the values.
+flag's help (runtime/fields.py; PopArt's in runtime/popart.py, a class `Config` derives from);
+`Configuration` derives the flags from the fields and checks the values.
 
 The runtime knows no feature built on it. A feature (baselines/, pbt/) declares its own settings the
 same way, in a frozen dataclass of `setting` fields, and decides or refuses values in a resolver;
