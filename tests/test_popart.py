@@ -14,6 +14,7 @@ from networks import popart as popart_net
 from runtime import acting
 from runtime import agents
 from runtime import learner as learner_lib
+from runtime import levels as levels_lib
 from runtime import popart
 from runtime import prefetch
 from runtime import progress
@@ -204,34 +205,35 @@ def test_checkpoints_keep_the_statistics_for_resume_and_test_mode(tmp_path):
 
 
 def test_replicas_update_the_statistics_alike_with_the_whole_batch():
-  spec = cue_spec()
-  config = configuration.build(level_name=TWO_TASKS, popart=True, popart_step_size=.1,
-                               network='shallow', use_lstm=False, unroll_length=4, batch_size=4)
-  with tf.device('/device:CPU:0'):
-    one = learner_lib.Learner(agents.build_agent(config, spec), config)
   strategy = replicas.make_strategy(2)
-  two_config = dataclasses.replace(config, learner_replicas=2)
   with strategy.scope():
-    two = learner_lib.Learner(agents.build_agent(two_config, spec), two_config, strategy)
-  for source, target in zip(one.agent.variables, two.agent.variables):
-    target.assign(source)
+    replicated = make_head(2, np.random.default_rng(6))  # Replica-local variables, as the learner's.
+  one = make_head(2, np.random.default_rng(6))
+  rng = np.random.default_rng(7)
+  targets = (rng.normal(size=(5, 4)) * [1., 1., 100., 100.]).astype(np.float32)
   # Each replica's half holds one task only: without the sums over replicas, they would differ.
-  unrolls = batch_of(config, one.agent, spec, [SMALL, SMALL, LARGE, LARGE],
-                     np.random.default_rng(6), 10.)
-  example = trajectories.unroll_example(one.agent, spec, config.unroll_length)
-  batch = prefetch.fresh_batch(unrolls)
-  one.train_step(batch)  # Eager: one step does not repay tracing it.
-  two.compiled_step(example, config.batch_size)(replicas.distribute(strategy, batch))
-  head_one, head_two = one.agent.value_head, two.agent.value_head
+  tasks = np.array([0, 0, 1, 1], np.int32)
+
+  def update(batch_major_targets, replica_tasks):
+    popart.update_statistics(replicated, tf.transpose(batch_major_targets), replica_tasks, .1)
+
+  shards = replicas.distribute(strategy, (tf.constant(targets.T), tf.constant(tasks)))
+  tf.function(lambda shards: strategy.run(update, args=shards))(shards)
+  popart.update_statistics(one, tf.constant(targets), tf.constant(tasks), .1)
   for name in ('mean', 'second_moment'):
-    expected = getattr(head_one, name).numpy()
-    copies = [np.asarray(x) for x in strategy.experimental_local_results(getattr(head_two, name))]
+    copies = [np.asarray(x) for x in strategy.experimental_local_results(getattr(replicated, name))]
     np.testing.assert_array_equal(copies[0], copies[1])
-    # The targets come from float32 forward passes of the two halves: ~1e-7 from the whole batch's.
-    np.testing.assert_allclose(copies[0], expected, rtol=1e-6)
-  assert np.all(head_one.mean.numpy() != 0)
-  assert set(two.summaries()) == {f'{SMALL}/popart_mean', f'{SMALL}/popart_scale',
-                                  f'{LARGE}/popart_mean', f'{LARGE}/popart_scale'}
+    np.testing.assert_allclose(copies[0], getattr(one, name).numpy(), rtol=1e-12)
+  weights = [[np.asarray(x) for x in strategy.experimental_local_results(v)]
+             for v in (replicated._linear.w, replicated._linear.b)]  # pylint: disable=protected-access
+  for copies, expected in zip(weights, (one._linear.w, one._linear.b)):  # pylint: disable=protected-access
+    np.testing.assert_array_equal(copies[0], copies[1])
+    np.testing.assert_allclose(copies[0], expected.numpy(), rtol=1e-6)
+  assert np.all(one.mean.numpy() != 0)
+  config = configuration.build(level_name=TWO_TASKS, popart=True, learner_replicas=2)
+  assert popart.PopArt(config).statistics(replicated) == pytest.approx({
+      f'{SMALL}/popart_mean': one.mean.numpy()[0], f'{SMALL}/popart_scale': one.scale().numpy()[0],
+      f'{LARGE}/popart_mean': one.mean.numpy()[1], f'{LARGE}/popart_scale': one.scale().numpy()[1]})
 
 
 def test_each_tasks_mean_and_scale_reach_tensorboard(tmp_path):
@@ -274,6 +276,18 @@ def test_popart_on_atari_trains_on_unclipped_rewards_unless_told():
   # One network plays both: all 18 actions; a value per game.
   assert games.atari_full_action_space and games.reward_clipping == 'none'
   assert popart.PopArt(games).tasks == ('atari/pong', 'atari/breakout')
+  # A list is a suite: actor i plays level i mod N, test mode plays each.
+  assert levels_lib.actor_levels(games) == ['atari/pong', 'atari/breakout', 'atari/pong']
+  assert levels_lib.test_levels(games) == ['atari/pong', 'atari/breakout']
+
+
+def test_dmlab30_keeps_a_value_for_each_level_whatever_this_machine_leaves_out():
+  left_out = ('natlab_fixed_large_map', 'psychlab_arbitrary_visuomotor_mapping',
+              'psychlab_continuous_recognition')  # The last two need a dataset not here.
+  config = configuration.build(level_name='dmlab30', popart=True, num_actors=30,
+                               exclude_levels=','.join(left_out))
+  assert len(levels_lib.tasks(config)) == 30  # The network's shape does not follow the machine's.
+  assert len(set(levels_lib.actor_levels(config))) == 27
 
 
 def train_in_process(use_popart, steps=120, seed=1):
