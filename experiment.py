@@ -88,7 +88,9 @@ def describe(config):
            f'batch {config.batch_size}', f'learning rate {config.learning_rate:g}',
            f'entropy cost {config.entropy_cost:g}']
   # What changes how fast Atari agents learn, named only when on (the original has them off).
-  parts += [part for part, on in (('centred frames', config.center_frames),
+  parts += [part for part, on in (('PopArt', config.popart),
+                                  ('unclipped rewards', config.reward_clipping == 'none'),
+                                  ('centred frames', config.center_frames),
                                   (f'replay {config.replay_proportion:g}', config.replay_proportion),
                                   (f'1-{config.train_noop_max} no-op starts', config.train_noop_max))
             if on]

@@ -121,7 +121,7 @@ class _Worker:
           final_epsilon, shared.frames(), config.exploration_anneal_frames), rng)
     self._actor = acting.Actor(levels_lib.actor_levels(config)[index:index + 1], [index], [process],
                                inference, agents.actor_initial_state(self._local),
-                               env_spec.num_actions)
+                               agents.actor_first_output(self._local))
     example = trajectories.unroll_example(self._local, env_spec, config.unroll_length)
     signature = (trajectories.batch_signature(example, 1), tf.TensorSpec([1], tf.int32))
     self._update = tf.function(self._update_shared_weights, input_signature=signature)

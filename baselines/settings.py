@@ -49,6 +49,10 @@ def resolve(values, given):
   values['synchronous_actors'] = agent == 'a2c'  # Batched A2C's actors wait for each update.
   if agent == 'impala':
     return
+  if values['popart']:
+    raise ValueError(f'--popart normalises the targets of IMPALA\'s learner (PopArt-IMPALA): '
+                     f'--agent={agent} has no such learner; leave --popart out or use '
+                     '--agent=impala')
   if values['task'] != -1 or values['local_cluster']:
     raise ValueError(f'--agent={agent} trains on one machine: leave --task at -1 and --local_cluster '
                      'off (only IMPALA runs distributed)')

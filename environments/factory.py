@@ -1,5 +1,6 @@
-"""Level names to environments: 'atari/<game>', 'synthetic/dmlab', anything else DeepMind Lab."""
-from environments import dmlab, synthetic
+"""Level names to environments: 'atari/<game>', 'synthetic/dmlab', 'synthetic/cue_<shift>_x<scale>',
+anything else DeepMind Lab."""
+from environments import dmlab, synthetic, synthetic_cue
 from environments.config import EnvConfig
 
 ATARI_PREFIX = 'atari/'
@@ -25,6 +26,8 @@ def create_environment(level_name, seed=1, is_test=False, config=_DEFAULT_CONFIG
     return _atari().Atari(level_name[len(ATARI_PREFIX):], seed, is_test, config)
   if level_name == synthetic.LEVEL_NAME:
     return synthetic.SyntheticDmLab(seed, config)
+  if level_name.startswith(synthetic_cue.PREFIX):
+    return synthetic_cue.SyntheticCue(level_name, seed, config)
   return dmlab.DmLab(level_name, seed, is_test, config)
 
 
@@ -32,5 +35,7 @@ def environment_spec(level_name, config=_DEFAULT_CONFIG):
   """The EnvSpec of `level_name`'s environments, without creating one (Atari opens the ROM briefly)."""
   if level_name.startswith(ATARI_PREFIX):
     return _atari().environment_spec(level_name[len(ATARI_PREFIX):], config)
+  if level_name.startswith(synthetic_cue.PREFIX):
+    return synthetic_cue.environment_spec(level_name, config)
   # The synthetic level has DeepMind Lab's shapes by design.
   return dmlab.environment_spec(config)

@@ -22,19 +22,23 @@ StepInput = collections.namedtuple('StepInput', 'reward info done observation')
 _TORSOS = {'shallow': torsos.ShallowTorso, 'deep': torsos.DeepTorso, 'nature': torsos.NatureTorso}
 
 
-def build_agent(network, num_actions, use_lstm, use_instruction, he_init=False, center_frames=False):
+def build_agent(network, num_actions, use_lstm, use_instruction, he_init=False, center_frames=False,
+                popart_tasks=0, popart_scale_bounds=(1e-4, 1e6)):
   """Returns an `Agent` (a snt.Module) whose variables are created on its first call.
 
   he_init: the torso's weights start with variance 2/fan_in instead of Sonnet's 0.77/fan_in
     (torsos.py).
   center_frames: the torso reads frames scaled to [-0.5, 0.5] instead of the original's [0, 1].
+  popart_tasks, popart_scale_bounds: PopArt's value head for that many tasks (popart.py); 0:
+    IMPALA's.
   """
   if network not in _TORSOS:
     raise ValueError(f'network must be one of {NETWORKS}, got {network!r}')
   if network == 'deep':
     torsos.avoid_remapper_failure()  # Before any of its graphs is optimised: see there.
   return Agent(_TORSOS[network](he_init=he_init), num_actions, use_lstm, use_instruction,
-               center_frames=center_frames)
+               center_frames=center_frames, popart_tasks=popart_tasks,
+               popart_scale_bounds=popart_scale_bounds)
 
 
 def initialize(agent, frame_shape):

@@ -6,6 +6,7 @@ import tensorflow as tf
 import tree
 
 from networks import instruction as instruction_lib
+from networks import popart
 
 AgentOutput = collections.namedtuple('AgentOutput', 'action policy_logits baseline')
 
@@ -21,12 +22,17 @@ class Agent(snt.Module):
 
   Sonnet creates the variables on the first call. Call `networks.initialize` (or `step`/`unroll`
   once) before asking for `trainable_variables` or building an optimiser on them.
+
+  popart_tasks: 0 for IMPALA's value head, one value; N > 0 for PopArt's (networks/popart.py), a
+  value per task normalised by the task's statistics, the baseline then the N unnormalised values
+  ([..., N]; [...] when N is 1), within `popart_scale_bounds`.
   """
 
   def __init__(self, torso, num_actions, use_lstm, use_instruction, center_frames=False,
-               name='agent'):
+               popart_tasks=0, popart_scale_bounds=(1e-4, 1e6), name='agent'):
     super().__init__(name=name)
     self._num_actions = num_actions
+    self._value_shape = (popart_tasks,) if popart_tasks > 1 else ()
     self._frame_offset = .5 if center_frames else 0.
     self._use_instruction = use_instruction
     self._torso = torso
@@ -34,7 +40,8 @@ class Agent(snt.Module):
         instruction_lib.InstructionEncoder() if use_instruction else None)
     self._core = snt.LSTM(CORE_SIZE, name='core') if use_lstm else None
     self._policy_logits = snt.Linear(num_actions, name='policy_logits')
-    self._baseline = snt.Linear(1, name='baseline')
+    self._baseline = (popart.PopArtValue(popart_tasks, popart_scale_bounds) if popart_tasks
+                      else snt.Linear(1, name='baseline'))
 
   @property
   def torso(self):
@@ -47,6 +54,17 @@ class Agent(snt.Module):
   @property
   def use_instruction(self):
     return self._use_instruction
+
+  @property
+  def value_shape(self):
+    """The shape of one step's baseline: () for one value, (N,) for PopArt's N tasks."""
+    return self._value_shape
+
+  @property
+  def value_head(self):
+    """The module that maps core outputs [B, C] to the baseline (PopArt's learner reads its
+    normalised outputs and rescales it)."""
+    return self._baseline
 
   def initial_state(self, batch_size):
     """LSTMState(hidden, cell) of zeros [B, 256], or () for the feed-forward agent."""
@@ -71,6 +89,12 @@ class Agent(snt.Module):
 
   def unroll_with_features(self, last_actions, env_outputs, state):
     """`unroll`, and the torso's output features [T, B, F] (the learner watches for silent units)."""
+    outputs, state, features, _ = self.unroll_with_core(last_actions, env_outputs, state)
+    return outputs, state, features
+
+  def unroll_with_core(self, last_actions, env_outputs, state):
+    """`unroll_with_features`, and the core's outputs [T, B, C], which the heads read (PopArt's
+    learner reads the value head again on them once it has rescaled it)."""
     # Torso and heads see T * B independent inputs; only the core needs the time loop.
     features = snt.BatchApply(lambda frame: self._torso(self.torso_input(frame)))(
         env_outputs.observation['frame'])
@@ -80,7 +104,8 @@ class Agent(snt.Module):
     for core_input, done in zip(tf.unstack(core_inputs), tf.unstack(env_outputs.done)):
       core_output, state = self._core_step(core_input, done, state)
       core_outputs.append(core_output)
-    return snt.BatchApply(self._head)(tf.stack(core_outputs)), state, features
+    core_outputs = tf.stack(core_outputs)
+    return snt.BatchApply(self._head)(core_outputs), state, features, core_outputs
 
   def _core_input(self, features, last_action, reward, observation):
     """Torso features ++ clipped reward ++ one-hot last action (++ instruction encoding)."""
@@ -107,6 +132,8 @@ class Agent(snt.Module):
 
   def _head(self, core_output):
     policy_logits = self._policy_logits(core_output)
-    baseline = tf.squeeze(self._baseline(core_output), axis=-1)
+    baseline = self._baseline(core_output)
+    if not self._value_shape:
+      baseline = tf.squeeze(baseline, axis=-1)
     action = tf.random.categorical(policy_logits, num_samples=1, dtype=tf.int32)
     return AgentOutput(tf.squeeze(action, axis=1), policy_logits, baseline)

@@ -10,10 +10,11 @@ How data flows in training:
         --weights--> actors (cluster.py, learner_link.py: shared by name, across machines)
 
 Modules, roughly in that order:
+  fields.py         how a setting is declared (a dataclass field with its flag's help and check)
   config.py         the runtime's settings, each once: its Config, their flags and checks
   presets.py        the paper's Atari settings, for those not given
   run_config.py     the configuration a run records in its logdir; test mode and resume read it
-  levels.py         the levels actors and test mode play (one, DMLab-30 or Atari-57)
+  levels.py         the levels actors and test mode play (one, a list, DMLab-30 or Atari-57)
   agents.py         the configured network, and an actor's initial core state
   acting.py         environment processes, actors, their batched inference, the actor pool
   dynamic_batching.py  batching inference requests from several threads into one call
@@ -21,6 +22,7 @@ Modules, roughly in that order:
   prefetch.py       batches taken off the queue one ahead of the learner (the StagingArea's role)
   replay.py         experience replay: a FIFO buffer of unrolls, sampled uniformly
   losses.py         the V-trace actor-critic loss
+  popart.py         PopArt (--popart): its settings, each task's statistics, the normalised update
   learner.py        optimiser, annealed learning rate, frame counter, checkpoints
   hyperparameters.py  what PBT evolves, as variables of the running learner; a member's decisions
   replicas.py       one learner over several devices (tf.distribute)

@@ -13,7 +13,6 @@ import tensorflow as tf
 import tree
 
 import environments
-import networks
 from runtime import agents
 from runtime import dynamic_batching
 from runtime import levels as levels_lib
@@ -68,7 +67,7 @@ class Actor:
   group ([K, ...]).
   """
 
-  def __init__(self, level_names, actor_ids, processes, inference, initial_state, num_actions):
+  def __init__(self, level_names, actor_ids, processes, inference, initial_state, first_output):
     self.level_names = np.array([name.encode('utf-8') for name in level_names], object)
     self.actor_ids = np.array(actor_ids, np.int32)
     self._processes = processes
@@ -80,10 +79,8 @@ class Actor:
       raise ValueError(f'{len(actor_ids)} actors but {self._bounds[-1]} environments')
     self._agent_state = tree.map_structure(lambda s: np.stack([s] * group), initial_state)
     self._env_output = trajectories.concatenate(initial)
-    # The original's first "previous" output: action 0, uniform logits, zero baseline.
-    self._agent_output = networks.AgentOutput(
-        action=np.zeros(group, np.int32), policy_logits=np.zeros((group, num_actions), np.float32),
-        baseline=np.zeros(group, np.float32))
+    # The original's first "previous" output (runtime.agents.actor_first_output), for each.
+    self._agent_output = tree.map_structure(lambda x: np.stack([x] * group), first_output)
     self._next = None  # (agent_output, agent_state) once chosen ahead of the step.
 
   @property
@@ -125,14 +122,15 @@ class Actor:
                                trajectories.stack(agent_outputs, axis=1))
 
 
-def deal_actors(groups, num_threads, levels, inference, initial_state, num_actions):
-  """Deals the process groups out to `num_threads` Actors (fewer if there are fewer groups)."""
+def deal_actors(groups, num_threads, levels, inference, agent):
+  """Deals the process groups out to `num_threads` Actors (fewer if there are fewer groups), which
+  start as `agent`'s actors do."""
   actors = []
   for i in range(min(num_threads, len(groups))):
     mine = groups[i::num_threads]
     ids = [j for group in mine for j in group.actor_ids]
     actors.append(Actor([levels[j] for j in ids], ids, [group.process for group in mine], inference,
-                        initial_state, num_actions))
+                        agents.actor_initial_state(agent), agents.actor_first_output(agent)))
   return actors
 
 
@@ -156,7 +154,7 @@ class ActorPool:
     self._counting = threading.Lock()
     self.unrolls_enqueued = 0  # For the benchmarks' rates: what the actors made, not the learner ate.
     actors = deal_actors(groups, config.actor_threads, levels_lib.actor_levels(config),
-                         self.inference, agents.actor_initial_state(agent), env_spec.num_actions)
+                         self.inference, agent)
     self.threads = [threading.Thread(target=self._run, args=(actor,), name=f'actor_{i}', daemon=True)
                     for i, actor in enumerate(actors)]
     for thread in self.threads:

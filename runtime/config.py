@@ -1,5 +1,6 @@
 """The runtime's configuration: each of its settings declared once, as a field of `Config`, with its
-flag's help; `Configuration` derives the flags from the fields and checks the values.
+flag's help (runtime/fields.py; PopArt's in runtime/popart.py, a class `Config` derives from);
+`Configuration` derives the flags from the fields and checks the values.
 
 The runtime knows no feature built on it. A feature (baselines/, pbt/) declares its own settings the
 same way, in a frozen dataclass of `setting` fields, and decides or refuses values in a resolver;
@@ -25,34 +26,24 @@ from absl import flags
 
 import environments
 import networks
+from runtime import fields
 from runtime import levels as levels_lib
+from runtime import popart
 from runtime import presets
 from runtime import replay
 from runtime import schedulers
 import vtrace
 
-# Checks a setting's value must pass: (what the message says, the test).
-POSITIVE = ('must be positive', lambda v: v > 0)
-NON_NEGATIVE = ('must be >= 0', lambda v: v >= 0)
-UNIT_INTERVAL = ('must be in [0, 1]', lambda v: 0 <= v <= 1)
-PROPORTION = ('must be in [0, 1)', lambda v: 0 <= v < 1)
-
-
-def setting(default, help_text, *, choices=None, check=None, run=False):
-  """A Config field and its flag. run: it shapes the network or environment (see the docstring)."""
-  return dataclasses.field(default=default, metadata=dict(
-      help=help_text, choices=choices, check=check, run=run, flag=True))
-
-
-def decided(default, help_text):
-  """A Config field no flag sets: a feature's resolver decides it (see the docstring)."""
-  return dataclasses.field(default=default, metadata=dict(
-      help=help_text, choices=None, check=None, run=False, flag=False))
+# How settings are declared (runtime/fields.py), here too for the features that declare theirs.
+setting, decided = fields.setting, fields.decided
+POSITIVE, NON_NEGATIVE = fields.POSITIVE, fields.NON_NEGATIVE
+UNIT_INTERVAL, PROPORTION = fields.UNIT_INTERVAL, fields.PROPORTION
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-  """Everything the runtime is decided by; make one with `Configuration.build`, which checks it."""
+class Config(popart.Settings):
+  """Everything the runtime is decided by; make one with `Configuration.build`, which checks it.
+  PopArt's settings (runtime/popart.py) come first."""
   # The original's flags, names and defaults.
   logdir: str = setting('/tmp/agent', 'TensorFlow log directory.')
   mode: str = setting('train', 'Training or test mode.', choices=('train', 'test'))
@@ -98,15 +89,18 @@ class Config:
   discounting: float = setting(.99, 'Discounting factor.', check=UNIT_INTERVAL)
   reward_clipping: str = setting(
       'abs_one', "Reward clipping in the loss: abs_one clips to [-1, 1]; soft_asymmetric is the "
-      "original code's tanh squashing, soft_asymmetric_paper the paper's Figure D.1 one.",
-      choices=('abs_one', 'soft_asymmetric', 'soft_asymmetric_paper'))
+      "original code's tanh squashing, soft_asymmetric_paper the paper's Figure D.1 one; none: the "
+      'rewards as they are (--popart on Atari).',
+      choices=('abs_one', 'soft_asymmetric', 'soft_asymmetric_paper', 'none'))
   dataset_path: str = setting('', 'Path to the dataset (psychlab levels need it).')
   exclude_levels: str = setting(
       '', 'DMLab-30 levels (comma-separated) --level_name=dmlab30 leaves out, for levels this '
       "machine cannot run; listed when the run starts, 'not run' in the report.")
   level_name: str = setting(
       'explore_goal_locations_small', "A DeepMind Lab level, 'dmlab30', 'atari/<game>' (an ale-py id "
-      "such as atari/pong), 'atari57', or 'synthetic/dmlab'.", run=True)
+      "such as atari/pong), 'atari57', 'synthetic/dmlab', 'synthetic/cue_<shift>_x<scale>' "
+      "(environments/synthetic_cue.py), or levels with the same frames, comma-separated, as a "
+      "suite: 'atari/pong,atari/breakout' (actor i plays level i mod N).", run=True)
   width: int = setting(96, 'Width of observation (DeepMind Lab).', check=POSITIVE, run=True)
   height: int = setting(72, 'Height of observation (DeepMind Lab).', check=POSITIVE, run=True)
   learning_rate: float = setting(0.00048, 'Learning rate.', check=POSITIVE)
@@ -257,6 +251,7 @@ class Configuration:
     values.update(given)
     presets.apply(values, given, self.atari_preset(values))
     self.check_values(values)
+    popart.check_settings(values, given)
     values['num_actor_tasks'] = values['num_actor_tasks'] or values['num_actors']
     _check_distributed(values)
     for resolve in self.resolvers:
@@ -269,6 +264,7 @@ class Configuration:
     levels_lib.check(config)
     for level in set(levels_lib.actor_levels(config) + levels_lib.test_levels(config)):
       _check_level_name(level)
+    levels_lib.check_same_spec(config)
     return config
 
 
@@ -298,3 +294,4 @@ def _check_level_name(level):
     environments.environment_spec(level, environments.EnvConfig())
   except ValueError as e:
     raise ValueError(f'--level_name: {e}') from None
+

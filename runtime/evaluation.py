@@ -69,8 +69,7 @@ def test(config, env_factory=environments.create_environment, wrap_inference=Non
         logging.exception('Test actor thread failed.')
         stop.fail(e)
 
-    actors = acting.deal_actors(groups, config.actor_threads, levels, inference,
-                                agents.actor_initial_state(agent), env_spec.num_actions)
+    actors = acting.deal_actors(groups, config.actor_threads, levels, inference, agent)
     threads = [threading.Thread(target=play, args=(actor,), daemon=True) for actor in actors]
     for thread in threads:
       thread.start()

@@ -6,6 +6,7 @@ import tensorflow as tf
 from runtime import agents
 from runtime import hyperparameters as hyperparameters_lib
 from runtime import losses
+from runtime import popart as popart_lib
 from runtime import prefetch
 from runtime import replicas
 from runtime import trajectories
@@ -40,7 +41,8 @@ def make_optimizer(config, learning_rate, variables, epsilon=None):
 
 class Learner:
   """The V-trace loss, the optimiser and the frame counter, with a linearly annealed learning rate;
-  the hyperparameters PBT evolves are variables (runtime.hyperparameters)."""
+  the hyperparameters PBT evolves are variables (runtime.hyperparameters). With --popart, the loss
+  also updates the agent's PopArt statistics (runtime.popart)."""
 
   def __init__(self, agent, config, strategy=None):
     self.agent = agent
@@ -51,6 +53,7 @@ class Learner:
     self.learning_rate = tf.Variable(config.learning_rate, dtype=tf.float32, trainable=False)
     self.optimizer = make_optimizer(config, self.learning_rate, agent.trainable_variables,
                                     self.hyperparameters.epsilon)
+    self.popart = popart_lib.PopArt(config) if config.popart else None
 
   def update_learning_rate(self):
     progress = tf.cast(self.num_env_frames, tf.float32) / float(self._config.total_environment_frames)
@@ -60,7 +63,11 @@ class Learner:
     """The IMPALA loss on a time-major batch of the learner's agent, or of `agent` (A3C's threads
     pass their local copies); returns (total, dict of its terms). replayed: see losses.impala_loss."""
     return losses.impala_loss(self.agent if agent is None else agent, batch, self._config, replayed,
-                              entropy_cost=self.hyperparameters.entropy_cost)
+                              entropy_cost=self.hyperparameters.entropy_cost, popart=self.popart)
+
+  def summaries(self):
+    """Scalars for TensorBoard beside the loss terms: each task's PopArt mean and scale."""
+    return {} if self.popart is None else self.popart.statistics(self.agent.value_head)
 
   def train_step(self, batch):
     """One update on a prefetch.Batch (unrolls [B, T + 1, ...]); returns the loss terms. Only the

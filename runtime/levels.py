@@ -1,4 +1,5 @@
-"""The levels a run plays: one, or a multi-task suite's (DMLab-30, Atari-57) dealt out to the actors.
+"""The levels a run plays: one, a multi-task suite's (DMLab-30, Atari-57) or a list of levels
+('atari/pong,atari/breakout'), dealt out to the actors; and the tasks a PopArt agent has a value for.
 
 DMLab-30 levels a machine cannot run (the natlab levels under a DeepMind Lab built without their maps,
 the psychlab levels that read a dataset not there) are left out only when `--exclude_levels` names
@@ -8,6 +9,7 @@ import os
 
 import atari57
 import dmlab30
+import environments
 from environments import dmlab
 
 # The stimuli are 0001.png ... 2400.png (DeepMind Lab's game_scripts/datasets/brady_konkle_oliva2008.lua).
@@ -29,31 +31,47 @@ def excluded_levels(config):
                if level in names or dmlab30.LEVEL_MAPPING[level] in names)
 
 
-def actor_levels(config):
-  """The level each actor plays in train mode: actor i gets level i mod N of a multi-task suite."""
+def listed_levels(level_name):
+  """The levels a --level_name of comma-separated levels names, in order; one level: itself."""
+  return tuple(name.strip() for name in level_name.split(','))
+
+
+def tasks(config):
+  """The levels of the run's suite or list, in order, whatever this machine plays: a PopArt agent's
+  value output i is task i's. DMLab-30's are its 30 training levels even with --exclude_levels (a
+  machine setting that may change when a run resumes), so that the network keeps its shape."""
   if config.level_name == 'dmlab30':
-    excluded = excluded_levels(config)
-    levels = tuple(level for level in dmlab30.TRAINING_LEVELS if level not in excluded)
-  elif config.level_name == 'atari57':
-    levels = tuple('atari/' + game for game in atari57.GAMES)
-  else:
-    levels = (config.level_name,)
+    return dmlab30.TRAINING_LEVELS
+  if config.level_name == 'atari57':
+    return tuple('atari/' + game for game in atari57.GAMES)
+  return listed_levels(config.level_name)
+
+
+def actor_levels(config):
+  """The level each actor plays in train mode: actor i gets level i mod N of a multi-task suite or
+  list."""
+  excluded = excluded_levels(config)
+  levels = tuple(level for level in tasks(config) if level not in excluded)
   return [levels[i % len(levels)] for i in range(config.num_actors)]
 
 
 def test_levels(config):
-  """The levels test mode plays: DMLab-30's hold-out test levels, every Atari-57 game, or the one."""
+  """The levels test mode plays: DMLab-30's hold-out test levels, every Atari-57 game, or the run's
+  level or levels."""
   if config.level_name == 'dmlab30':
     excluded = excluded_levels(config)
     return [dmlab30.LEVEL_MAPPING[level] for level in dmlab30.TRAINING_LEVELS
             if level not in excluded]
-  if config.level_name == 'atari57':
-    return ['atari/' + game for game in atari57.GAMES]
-  return [config.level_name]
+  return list(tasks(config))
 
 
 def check(config):
   """ValueError, naming the flag to set, for levels this configuration cannot play."""
+  listed = listed_levels(config.level_name)
+  if len(listed) > 1 and (not all(listed) or len(set(listed)) < len(listed) or
+                          {'dmlab30', 'atari57'} & set(listed)):
+    raise ValueError(f'--level_name={config.level_name}: a list names each level once, and no '
+                     'suite (dmlab30, atari57)')
   names = _exclude_names(config)
   if names:
     if config.level_name != 'dmlab30':
@@ -82,6 +100,20 @@ def check(config):
         why = f.read().strip()
     raise ValueError(f'{", ".join(needs_dataset)} need the brady_konkle_oliva2008 stimuli, and '
                      f'--dataset_path={config.dataset_path} has no {DATASET_FIRST_FILE}: {why}')
+
+
+def check_same_spec(config):
+  """ValueError unless the levels of a list give one network the same frames and actions (call it
+  once each level is known to be playable)."""
+  listed = listed_levels(config.level_name)
+  if len(listed) == 1:
+    return
+  specs = [environments.environment_spec(level, config.env_config)[:3] for level in listed]
+  for level, spec in zip(listed, specs):
+    if spec != specs[0]:
+      raise ValueError(f'--level_name={config.level_name}: the levels of a list must have the same '
+                       f'frames and actions; {listed[0]} has {specs[0]}, {level} {spec} (frame '
+                       'shape, instruction, actions)')
 
 
 def notes(config):

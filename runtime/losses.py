@@ -1,4 +1,5 @@
-"""The IMPALA loss: V-trace targets, policy gradient, baseline and entropy terms (paper section 4)."""
+"""The IMPALA loss: V-trace targets, policy gradient, baseline and entropy terms (paper section 4);
+with PopArt, on the targets and advantages normalised by each task's statistics (runtime/popart.py)."""
 import tensorflow as tf
 import tree
 
@@ -7,6 +8,8 @@ import vtrace
 
 
 def clip_rewards(rewards, method):
+  if method == 'none':
+    return rewards
   if method == 'abs_one':
     return tf.clip_by_value(rewards, -1., 1.)
   if method == 'soft_asymmetric':  # The original code.
@@ -32,22 +35,29 @@ def compute_policy_gradient_loss(action_log_probs, advantages):
   return -tf.reduce_sum(action_log_probs * tf.stop_gradient(advantages))
 
 
-def impala_loss(agent, batch, config, replayed=None, entropy_cost=None):
+def impala_loss(agent, batch, config, replayed=None, entropy_cost=None, popart=None):
   """The loss of `agent` on a time-major Unroll batch; returns (total, dict of its terms and
   diagnostics). Reads config's discounting, reward_clipping, correction and the costs; `entropy_cost`
   (a variable PBT evolves) replaces config's.
 
   replayed: bool [B], the unrolls that came from the replay buffer; the diagnostics then tell how
   off-policy the fresh and the replayed ones are.
+  popart: a runtime.popart.PopArt, for PopArt's agent: V-trace on the values of each unroll's task,
+  and the value and policy-gradient terms normalised by the task's statistics, which it updates.
   """
-  learner_outputs, _, features = agent.unroll_with_features(
+  learner_outputs, _, features, core_outputs = agent.unroll_with_core(
       batch.agent_outputs.action, batch.env_outputs, batch.agent_state)
-  bootstrap_value = learner_outputs.baseline[-1]
+  values = learner_outputs.baseline
+  if popart is not None:
+    tasks = popart.task_ids(batch.level_name)
+    values = popart.task_values(values, tasks)
+  bootstrap_value = values[-1]
   # After the shift, the actions at time t (in agent_outputs and learner_outputs) are what led to the
   # environment outputs at time t.
   agent_outputs = tree.map_structure(lambda t: t[1:], batch.agent_outputs)
   rewards, _, done, _ = tree.map_structure(lambda t: t[1:], batch.env_outputs)
   learner_outputs = tree.map_structure(lambda t: t[:-1], learner_outputs)
+  values = values[:-1]
 
   discounts = tf.cast(~done, tf.float32) * config.discounting
   vtrace_returns = vtrace.from_logits(
@@ -56,14 +66,18 @@ def impala_loss(agent, batch, config, replayed=None, entropy_cost=None):
       actions=agent_outputs.action,
       discounts=discounts,
       rewards=clip_rewards(rewards, config.reward_clipping),
-      values=learner_outputs.baseline,
+      values=values,
       bootstrap_value=bootstrap_value,
       correction=config.correction)
+  if popart is None:
+    value_errors, advantages = vtrace_returns.vs - values, vtrace_returns.pg_advantages
+  else:
+    value_errors, advantages = popart.normalized_errors(agent.value_head, core_outputs[:-1],
+                                                        vtrace_returns, tasks)
   terms = {
       'policy_gradient_loss': compute_policy_gradient_loss(
-          vtrace_returns.target_action_log_probs, vtrace_returns.pg_advantages),
-      'baseline_loss': config.baseline_cost * compute_baseline_loss(
-          vtrace_returns.vs - learner_outputs.baseline),
+          vtrace_returns.target_action_log_probs, advantages),
+      'baseline_loss': config.baseline_cost * compute_baseline_loss(value_errors),
       'entropy_loss': (config.entropy_cost if entropy_cost is None else entropy_cost) *
                       compute_entropy_loss(learner_outputs.policy_logits),
   }

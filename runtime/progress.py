@@ -63,8 +63,10 @@ class Monitor:
         tf.summary.scalar(f'{level}/episode_frames', length)
     self._csv_file.flush()
 
-  def report(self, frames, steps, terms, extra=''):
-    """Summaries of the loss terms and rates, and a progress line, every `summary_secs`."""
+  def report(self, frames, steps, terms, extra='', summaries=None):
+    """Summaries of the loss terms and rates, and a progress line, every `summary_secs`.
+    summaries: a function that gives more scalars, {tag: value}, read only when reporting (the
+    learner's PopArt statistics)."""
     now = time.monotonic()
     last_time, last_frames = self._last_report
     if last_frames is not None and now - last_time < self._config.summary_secs:
@@ -78,6 +80,8 @@ class Monitor:
       tf.summary.scalar('learner/frames_per_second', fps)
       tf.summary.scalar('actors/lost_frames', self.arrivals.lost_frames)
       tf.summary.scalar('actors/cut_episodes', self.arrivals.cut_episodes)
+      for tag, value in (summaries() if summaries is not None else {}).items():
+        tf.summary.scalar(tag, value)
       score = self.human_normalized_score()
       if score is not None:
         tf.summary.scalar(f'{self._config.level_name}/human_normalized_score', score)

@@ -13,7 +13,7 @@ import numpy as np
 import tree
 
 import environments
-import networks
+from runtime import agents
 from runtime import levels as levels_lib
 from runtime import trajectories
 
@@ -87,9 +87,8 @@ def make_buffer(config, example):
 def check_memory_for(config):
   """check_memory for the unrolls `config`'s actors would send, before anything starts."""
   env_spec = environments.environment_spec(levels_lib.actor_levels(config)[0], config.env_config)
-  # The network's modules, without variables: enough for the shape of its core state.
-  agent = networks.build_agent(config.network, env_spec.num_actions, config.use_lstm,
-                               env_spec.has_instruction)
+  # The network's modules, without variables: enough for the shapes of its core state and outputs.
+  agent = agents.make_agent(config, env_spec)
   check_memory(trajectories.unroll_example(agent, env_spec, config.unroll_length),
                config.replay_buffer_size)
 

@@ -59,7 +59,8 @@ def run_learner(config, learner, batches, checkpoints, stop, after_step=None, de
         terms = dict(terms, **replay_summaries(batches.replay_buffer))
       details = describe() if describe is not None else ''
       monitor.report(frames, steps, terms,
-                     extra=f'{details} | learner waited {batches.wait_seconds:.0f}s')
+                     extra=f'{details} | learner waited {batches.wait_seconds:.0f}s',
+                     summaries=learner.summaries)
       if member is not None and time.monotonic() - last_poll > POLL_SECONDS:
         member.poll()
         last_poll = time.monotonic()

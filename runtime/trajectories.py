@@ -6,7 +6,6 @@ import tensorflow as tf
 import tree
 
 import environments
-import networks
 from runtime import agents
 
 # level_name and actor (its index) identify where an unroll comes from; agent_state is the core state
@@ -37,9 +36,7 @@ def unroll_example(agent, env_spec, unroll_length):
   """An Unroll of NumPy zeros, for the trajectory queue's and the learner's signatures."""
   steps = unroll_length + 1
   env_outputs = tree.map_structure(lambda x: np.stack([x] * steps), example_env_output(env_spec))
-  agent_outputs = networks.AgentOutput(
-      action=np.zeros(steps, np.int32), policy_logits=np.zeros((steps, env_spec.num_actions), np.float32),
-      baseline=np.zeros(steps, np.float32))
+  agent_outputs = tree.map_structure(lambda x: np.stack([x] * steps), agents.actor_first_output(agent))
   return Unroll(np.array(b'', object), np.int32(0), agents.actor_initial_state(agent), env_outputs,
                 agent_outputs)
 

@@ -170,7 +170,7 @@ def test_learner_unroll_recomputes_the_behaviour_policy_of_the_actors_unrolls(tm
   inference = acting.make_inference(agent, spec, max_batch_size=3, timeout_ms=1.)
   try:
     actor = acting.Actor(['test/cue'] * 3, [0, 1, 2], [_InProcess(group)], inference,
-                             agents.actor_initial_state(agent), spec.num_actions)
+                             agents.actor_initial_state(agent), agents.actor_first_output(agent))
     unrolls = [actor.unroll(7) for _ in range(3)]  # Episodes of 10 steps: some end mid-unroll.
   finally:
     inference.close()
