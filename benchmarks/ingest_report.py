@@ -86,6 +86,16 @@ def derived(rows, actor_steps_per_second, unroll_length, atari_steps_per_second=
       atari57_paper_learner_hours=atari_frames / PAPER_LEARNER_FPS / 3600)
 
 
+LEGEND = (
+    'Learner cores by thread: handlers, its unnamed threads (gRPC\'s call handling, TensorFlow\'s '
+    'eager service); gRPC I/O, gRPC\'s event_engine threads; TF compute, TensorFlow\'s tf_Compute '
+    'pool (the queue\'s kernels and copies, and with --train the training step\'s ops); prefetch, '
+    'runtime.prefetch\'s thread; learner loop, the main thread. eth0: what the learner host\'s '
+    'interface carried, framing included. other cores: processes besides the learner and its actor '
+    f'tasks (a row is unreliable above {OTHER_LOAD_LIMIT}); steal: the hypervisor\'s share (above '
+    f'{STEAL_LIMIT:.0%}, unreliable).')
+
+
 def format_rows(rows):
   lines = ['| actor tasks | unrolls/s | payload in MB/s | weights out MB/s | eth0 in / out MB/s | '
            'learner CPU ms/unroll | learner cores | actor tasks\' CPU ms/unroll | learner cores by '
@@ -102,26 +112,33 @@ def format_rows(rows):
   return lines
 
 
-def format_derived(d, actor_steps_per_second, unroll_length, atari_steps_per_second=0.):
+def tasks_text(count):
+  return f'{count} actor task{"s" * (count != 1)}'
+
+
+def format_derived(d, actor_steps_per_second, unroll_length, atari_steps_per_second=0.,
+                   trained=False):
+  """The derived table's lines. trained: the learner also trained (its CPU is not ingest alone)."""
   hours = lambda h: f'{h:,.0f}' if h >= 10 else f'{h:.2g}'
-  saturated = (f'unrolls/s grow by less than 10% beyond {d["saturated_at"]} actor tasks'
+  work = 'ingest and training' if trained else 'ingest'
+  saturated = (f'unrolls/s grow by less than 10% beyond {tasks_text(d["saturated_at"])}'
                if d['saturated_at'] else 'unrolls/s still grow at the most actor tasks measured')
   lines = [
       f'One DeepMind Lab actor: {actor_steps_per_second:,.0f} agent steps per CPU-second, '
       f'{d["actor_unrolls_per_second"]:.2f} unrolls/s of {unroll_length} steps.',
       '| | |', '|---|---|',
-      f'| learner CPU per unroll (at {d["peak_tasks"]} actor tasks, the most unrolls/s) | '
+      f'| learner CPU per unroll (at {tasks_text(d["peak_tasks"])}, the most unrolls/s) | '
       f'{d["learner_cpu_per_unroll"] * 1e3:.1f} ms |',
       f'| unrolls/s one learner core absorbs | {d["unrolls_per_learner_core"]:,.0f} |',
       f'| DeepMind Lab actors one learner core absorbs | {d["actors_per_learner_core"]:,.0f} |',
-      f'| most unrolls/s measured | {d["peak_unrolls_per_second"]:,.1f} ({d["peak_tasks"]} actor tasks: '
-      f'{d["actors_at_peak"]:,.0f} actors\' worth); {saturated} |',
+      f'| most unrolls/s measured | {d["peak_unrolls_per_second"]:,.1f} '
+      f'({tasks_text(d["peak_tasks"])}: {d["actors_at_peak"]:,.0f} actors\' worth); {saturated} |',
       f'| the paper\'s {PAPER_ACTORS} actors | {d["paper_unrolls_per_second"]:,.1f} unrolls/s: '
-      f'{d["paper_learner_cores"]:.2f} learner cores of ingest, '
+      f'{d["paper_learner_cores"]:.2f} learner cores of {work}, '
       f'{d["paper_received_mb_per_second"]:,.0f} MB/s in, {d["paper_sent_mb_per_second"]:,.0f} MB/s '
       'of weights out |',
-      f'| DMLab-30, 10^{round(math.log10(DMLAB30_FRAMES))} frames | actors {hours(d["dmlab30_actor_core_hours"])} '
-      f'core-hours; learner ingest {hours(d["dmlab30_learner_core_hours"])} core-hours; the '
+      f'| DMLab-30, 10^{round(math.log10(DMLAB30_FRAMES))} frames | actors '
+      f'{hours(d["dmlab30_actor_core_hours"])} core-hours; learner {work} {hours(d["dmlab30_learner_core_hours"])} core-hours; the '
       f'paper\'s learner at its {PAPER_LEARNER_FPS:,} frames/s on one GPU: '
       f'{hours(d["dmlab30_paper_learner_hours"])} hours |',
       f'| Atari-57, {ATARI57_GAME_FRAMES / 1e6:.0f}M frames a game | actors ' + (
@@ -132,7 +149,7 @@ def format_derived(d, actor_steps_per_second, unroll_length, atari_steps_per_sec
       f'{hours(d["atari57_paper_learner_hours"])} hours, '
       f'{d["atari57_paper_learner_hours"] / ATARI57_GAMES:.2g} hours a game |']
   if d['actors_at_peak'] < PAPER_ACTORS:
-    lines.append(f'The most measured ingest carries {d["actors_at_peak"]:,.0f} actors, fewer than '
+    lines.append(f'The most unrolls/s measured carry {d["actors_at_peak"]:,.0f} actors, fewer than '
                  f'the paper\'s {PAPER_ACTORS}: one learner core would carry '
                  f'{d["actors_per_learner_core"]:,.0f}.')
   return lines
@@ -161,7 +178,7 @@ def plot(rows, path):
 def publish(results_dir, text, rows, name='learner_ingest'):
   """Writes `name`.txt (`text`) and its plot to `results_dir` if every row is reliable; returns why
   not (nothing written) or an empty list. Call it only for a run that completed."""
-  doubts = [f'{r["tasks"]} actor task{"s" * (r["tasks"] != 1)}: {why}' for r in rows
+  doubts = [f'{tasks_text(r["tasks"])}: {why}' for r in rows
             for why in [unreliable(r)] if why]
   if doubts:
     return doubts

@@ -255,8 +255,9 @@ def main(argv):
   atari = values['atari_actor_steps_per_second']
   derived = ingest_report.derived(rows, rate, values['unroll_length'], atari)
   text = '\n'.join(header(values, rows[0]['unroll_mb'], weights_mb, rate_note)
-                   + ingest_report.format_rows(rows) + ['']
-                   + ingest_report.format_derived(derived, rate, values['unroll_length'], atari)) + '\n'
+                   + ingest_report.format_rows(rows) + [ingest_report.LEGEND, '']
+                   + ingest_report.format_derived(derived, rate, values['unroll_length'], atari,
+                                                  values['train'])) + '\n'
   print('\n' + text)
   doubts = ingest_report.publish(values['results_dir'], text, rows)
   if doubts:

@@ -108,7 +108,12 @@ def test_a_row_and_the_derived_table_match_numpy_on_random_measurements():
       assert d[name] == pytest.approx(value, rel=1e-9), name
   assert d['dmlab30_paper_learner_hours'] == pytest.approx(92.59, abs=0.01)  # 1e10 at 30K frames/s.
   assert d['atari57_paper_learner_hours'] == pytest.approx(105.56, abs=0.01)
-  assert ingest_report.derived(rows, rate, length)['atari57_actor_core_hours'] is None
+  without_atari = ingest_report.derived(rows, rate, length)
+  assert without_atari['atari57_actor_core_hours'] is None
+  lines = ingest_report.format_derived(without_atari, rate, length, trained=True)
+  assert f'| DeepMind Lab actors one learner core absorbs | {length / (cpu * rate):,.0f} |' in lines
+  assert any('actors not given (--atari_actor_steps_per_second)' in line for line in lines)
+  assert f'{paper_unrolls * cpu:.2f} learner cores of ingest and training' in '\n'.join(lines)
 
 
 def test_saturation_is_where_more_tasks_stop_adding_a_tenth():
