@@ -34,6 +34,7 @@ def point_row(tasks, result, unrolls_per_enqueue, fetch_weights):
       actor_cpu_per_unroll=result['actor_cpu'] / unrolls, actor_cores=actor_cores,
       threads={g: result['threads'].get(g, 0.) / seconds for g in GROUPS},
       train_steps_per_second=result['steps'] / seconds,
+      learner_waited=result['learner_waited'] / seconds,
       other_cores=machine['processes'] - learner_cores - actor_cores,
       interrupt_cores=machine['interrupts'], steal=machine['steal'] / result['cores'],
       cores=result['cores'])
@@ -88,10 +89,13 @@ def derived(rows, actor_steps_per_second, unroll_length, atari_steps_per_second=
 
 LEGEND = (
     'Learner cores by thread: handlers, its unnamed threads (gRPC\'s call handling, TensorFlow\'s '
-    'eager service); gRPC I/O, gRPC\'s event_engine threads; TF compute, TensorFlow\'s tf_Compute '
-    'pool (the queue\'s kernels and copies, and with --train the training step\'s ops); prefetch, '
-    'runtime.prefetch\'s thread; learner loop, the main thread. eth0: what the learner host\'s '
-    'interface carried, framing included. other cores: processes besides the learner and its actor '
+    'eager service and its op threads: with --train, most of the training step); gRPC I/O, gRPC\'s '
+    'event_engine threads; TF compute, TensorFlow\'s tf_Compute pool (the queue\'s kernels and '
+    'copies); prefetch, '
+    'runtime.prefetch\'s thread; learner loop, the main thread. learner waited: the share of the '
+    'time the learner\'s loop waited for a batch (with --train, how much ingest held training back). '
+    'eth0: what the learner host\'s interface carried, framing included. other cores: processes '
+    'besides the learner and its actor '
     f'tasks (a row is unreliable above {OTHER_LOAD_LIMIT}); steal: the hypervisor\'s share (above '
     f'{STEAL_LIMIT:.0%}, unreliable).')
 
@@ -99,8 +103,9 @@ LEGEND = (
 def format_rows(rows):
   lines = ['| actor tasks | unrolls/s | payload in MB/s | weights out MB/s | eth0 in / out MB/s | '
            'learner CPU ms/unroll | learner cores | actor tasks\' CPU ms/unroll | learner cores by '
-           'thread: ' + ' / '.join(GROUPS) + ' | other cores | steal |',
-           '|' + '---|' * 11]
+           'thread: ' + ' / '.join(GROUPS) + ' | train steps/s | learner waited | other cores | '
+           'steal |',
+           '|' + '---|' * 13]
   for r in sorted(rows, key=lambda r: r['tasks']):
     threads = ' / '.join(f'{r["threads"][g]:.2f}' for g in GROUPS)
     lines.append(
@@ -108,7 +113,8 @@ def format_rows(rows):
         f'{r["weights_mb_per_second"]:.0f} | {r["received_mb_per_second"]:.0f} / '
         f'{r["sent_mb_per_second"]:.0f} | {r["learner_cpu_per_unroll"] * 1e3:.1f} | '
         f'{r["learner_cores"]:.2f} | {r["actor_cpu_per_unroll"] * 1e3:.1f} | {threads} | '
-        f'{r["other_cores"]:.2f} | {r["steal"]:.0%} |')
+        f'{r["train_steps_per_second"]:.2f} | {r["learner_waited"]:.0%} | {r["other_cores"]:.2f} | '
+        f'{r["steal"]:.0%} |')
   return lines
 
 

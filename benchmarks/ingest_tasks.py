@@ -83,7 +83,8 @@ def thread_groups():
   threads by the names they give themselves; a profile shows gRPC's call handling in the unnamed
   ones): the learner's loop (the main thread), the Prefetcher's thread (dequeue_many: the batching),
   gRPC's I/O threads (event_engine, grpc*), TensorFlow's compute pool (tf_*: the queue's kernels and
-  copies), and the unnamed rest (gRPC's and TensorFlow's request handlers). Ended threads are in none."""
+  copies), and the unnamed rest (gRPC's and TensorFlow's request handlers, and TensorFlow's op
+  threads, which run most of a training step). Ended threads are in none."""
   names = {thread.native_id: thread.name for thread in threading.enumerate()}
   groups = collections.Counter()
   task_dir = f'/proc/{os.getpid()}/task'
@@ -200,7 +201,6 @@ def run_learner(settings):
     prefetcher.close()
   result = difference(start, end)
   result.update(unroll_bytes=payload_bytes(filled_unrolls(example, 0, 1, seed=0)),
-                frame_bytes=example.env_outputs.observation['frame'].nbytes,
                 weights_bytes=sum(v.numpy().nbytes for v in agent.trainable_variables))
   with open(settings['result_path'], 'w') as f:
     json.dump(result, f)
