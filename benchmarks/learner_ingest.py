@@ -24,7 +24,7 @@ the actor tasks' CPU per unroll (/proc). A row in whose window other processes u
 quarter of a core, or the hypervisor took more than 5% (steal), is unreliable. Then the derived table
 (benchmarks/ingest_report.py) from one DeepMind Lab actor's agent steps per CPU-second: measured here
 first on --actor_rate_level (benchmarks/actor_rate.py: needs DeepMind Lab), unless given as
---actor_steps_per_second. Results go to --results_dir (learner_ingest.txt and .png) only from a run
+--actor_steps_per_second. Results go to --results_dir (--results_name .txt and .png) only from a run
 that completed with every row reliable.
 """
 import datetime
@@ -84,7 +84,9 @@ def define_flags(flag_values=FLAGS):
   flags.DEFINE_float('atari_actor_steps_per_second', 0., 'Agent steps per CPU-second of one Atari '
                      'actor, for the Atari-57 row (0: that row gives no actor cost).', **into)
   flags.DEFINE_string('results_dir', os.path.join(REPO, 'benchmarks', 'results'),
-                      'Where a completed, reliable run writes learner_ingest.txt and .png.', **into)
+                      'Where a completed, reliable run writes its results.', **into)
+  flags.DEFINE_string('results_name', 'learner_ingest', 'Its results files\' name: NAME.txt and '
+                      'NAME.png (another for a variant, e.g. learner_ingest_noweights).', **into)
   return sorted(set(flag_values) - before)
 
 
@@ -108,6 +110,9 @@ def check(values):
   for name in ('warmup_secs', 'actor_steps_per_second', 'atari_actor_steps_per_second'):
     if values[name] < 0:
       raise ValueError(f'--{name} must be >= 0, got {values[name]}')
+  if not values['results_name'] or os.sep in values['results_name']:
+    raise ValueError(f'--results_name must be a file name without a folder, got '
+                     f'{values["results_name"]!r}')
   if values['timeout_secs'] <= values['seconds'] + values['warmup_secs']:
     raise ValueError(f'--timeout_secs must exceed --seconds + --warmup_secs '
                      f'({values["seconds"] + values["warmup_secs"]}), got {values["timeout_secs"]}')
@@ -259,10 +264,10 @@ def main(argv):
                    + ingest_report.format_derived(derived, rate, values['unroll_length'], atari,
                                                   values['train'])) + '\n'
   print('\n' + text)
-  doubts = ingest_report.publish(values['results_dir'], text, rows)
+  doubts = ingest_report.publish(values['results_dir'], text, rows, values['results_name'])
   if doubts:
     sys.exit(f'Unreliable, nothing written to {values["results_dir"]}: ' + '; '.join(doubts))
-  print(f'Written: {values["results_dir"]}/learner_ingest.txt and .png')
+  print(f'Written: {os.path.join(values["results_dir"], values["results_name"])}.txt and .png')
 
 
 _OWN = []  # The names of the flags define_flags made.

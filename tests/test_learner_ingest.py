@@ -45,6 +45,8 @@ def test_the_defaults_pass_and_give_the_task_counts_in_order():
     (dict(unrolls_per_enqueue=0), '--unrolls_per_enqueue must be positive, got 0'),
     (dict(warmup_secs=-1), '--warmup_secs must be >= 0, got -1'),
     (dict(actor_steps_per_second=-5.), '--actor_steps_per_second must be >= 0, got -5.0'),
+    (dict(results_name='results/ingest'),
+     "--results_name must be a file name without a folder, got 'results/ingest'"),
     (dict(seconds=60, warmup_secs=10, timeout_secs=70),
      '--timeout_secs must exceed --seconds + --warmup_secs (70), got 70'),
 ])
