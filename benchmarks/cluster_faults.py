@@ -60,19 +60,10 @@ def clock():
   return now.hour * 3600 + now.minute * 60 + now.second + now.microsecond / 1e6
 
 
-class Task:
-  """An experiment.py process on a host, its output in a file read while it runs."""
-
-  def __init__(self, hosts, host, log_path, args):
-    self.host = host
-    self.log_path = log_path
-    with open(log_path, 'a') as log:
-      self.process = hosts.popen(host, [sys.executable, 'experiment.py'] + args, cwd=REPO,
-                                 stdout=log, stderr=subprocess.STDOUT)
-
-  def text(self):
-    with open(self.log_path, errors='replace') as f:
-      return f.read()
+def experiment_task(hosts, host, log_path, args):
+  """experiment.py with `args` on host `host`, its output in `log_path` (a netns_hosts.Task)."""
+  return netns_hosts.Task(hosts, host, log_path, [sys.executable, 'experiment.py'] + list(args),
+                          cwd=REPO)
 
 
 class CrossHostCluster:
@@ -92,12 +83,12 @@ class CrossHostCluster:
     self.actor_flags = [address] + [f for f in extra if f.startswith('--learner_timeout_secs')]
     self.learner = None
     self.learners = []  # Every learner process started, in order.
-    self.actors = {}  # Task index -> its latest Task.
+    self.actors = {}  # Task index -> its latest netns_hosts.Task.
 
   def start_learner(self, extra=()):
     log = os.path.join(self.logs, f'learner{len(self.learners) + 1}.log')
-    self.learner = Task(self.hosts, 'learner', log,
-                        self.flags + ['--job_name=learner', '--task=0'] + list(extra))
+    self.learner = experiment_task(self.hosts, 'learner', log,
+                                   self.flags + ['--job_name=learner', '--task=0'] + list(extra))
     self.learners.append(self.learner)
     return self.learner
 
@@ -113,9 +104,10 @@ class CrossHostCluster:
   def start_actors(self, host):
     for task in self.host_tasks(host):
       port = PORT + 1 + task % self.tasks_per_host
-      self.actors[task] = Task(self.hosts, host, os.path.join(self.logs, f'actor{task}.log'),
-                               self.actor_flags + ['--job_name=actor', f'--task={task}',
-                                             f'--actor_address={self.hosts.address[host]}:{port}'])
+      self.actors[task] = experiment_task(
+          self.hosts, host, os.path.join(self.logs, f'actor{task}.log'),
+          self.actor_flags + ['--job_name=actor', f'--task={task}',
+                              f'--actor_address={self.hosts.address[host]}:{port}'])
 
   def learner_text(self):
     return ''.join(task.text() for task in self.learners)

@@ -2,6 +2,7 @@
 
     with netns_hosts.Hosts(['learner', 'actors1', 'actors2']) as hosts:
       process = hosts.popen('learner', [sys.executable, 'experiment.py', ...])
+      task = netns_hosts.Task(hosts, 'actors1', 'actor.log', [sys.executable, ...])  # Output to a file.
       hosts.set_link('actors1', up=False)        # The host's cable pulled at the switch...
       hosts.kill_all('actors1')                  # ...or every process on it killed.
 
@@ -116,3 +117,17 @@ class Hosts:
     pids = _namespace_pids(self._namespace[name])
     _kill_namespace_processes(self._namespace[name])
     return len(pids)
+
+
+class Task:
+  """A program run on host `host` of `hosts`, its output in the file `log_path`, read while it runs."""
+
+  def __init__(self, hosts, host, log_path, argv, **popen_kwargs):
+    self.host = host
+    self.log_path = log_path
+    with open(log_path, 'a') as log:
+      self.process = hosts.popen(host, argv, stdout=log, stderr=subprocess.STDOUT, **popen_kwargs)
+
+  def text(self):
+    with open(self.log_path, errors='replace') as f:
+      return f.read()
