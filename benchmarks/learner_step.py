@@ -132,9 +132,10 @@ def main():
            f'{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}.',
            f'{"config":<10}{"variant":<14}{"learner us/step":>16}{"learner ms/call":>16}'
            f'{"inference us/row":>17}{"inference ms/call":>18}{"remapper errors":>16}']
-  for (config_name, variant), runs in results.items():
-    if 'failed' in runs[0]:
-      lines.append(f'{config_name:<10}{variant:<14}failed: {runs[0]["failed"]}')
+  for (config_name, variant), all_runs in results.items():
+    runs = [run for run in all_runs if 'failed' not in run]
+    if not runs:
+      lines.append(f'{config_name:<10}{variant:<14}failed: {all_runs[0]["failed"]}')
       continue
     median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
     lines.append(f'{config_name:<10}{variant:<14}{median["learner_us"]:>16.0f}'
