@@ -122,12 +122,12 @@ def timed_rates(stats, name, seconds_given, frames_per_unroll=None):
   window, would count frames made before it (DeepMind Lab's runs read above their ideal so). Without
   `frames_per_unroll` or that count, the learner's frames.
   """
+  if frames_per_unroll and stats.get('window_unrolls'):  # A slow learner's updates may be few.
+    seconds = stats['last_time'] - stats['first_time']
+    return stats['window_seconds'], stats['window_unrolls'] * frames_per_unroll / stats[
+        'window_seconds'], (stats['steps'] - 1) / seconds
   if stats.get('steps', 0) < 2 or 'first_time' not in stats:
     raise SystemExit(f'{name}: fewer than 2 updates in --seconds={seconds_given}; give it more '
                      'time.')
   seconds = stats['last_time'] - stats['first_time']
-  updates = (stats['steps'] - 1) / seconds
-  if frames_per_unroll and stats.get('window_unrolls'):
-    return stats['window_seconds'], stats['window_unrolls'] * frames_per_unroll / stats[
-        'window_seconds'], updates
-  return seconds, (stats['frames'] - stats['first_frames']) / seconds, updates
+  return seconds, (stats['frames'] - stats['first_frames']) / seconds, (stats['steps'] - 1) / seconds

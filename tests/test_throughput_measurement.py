@@ -68,6 +68,8 @@ def test_rates_count_what_the_actors_made_in_the_window():
                window_unrolls=40, window_seconds=20.)
   seconds, frames_per_second, updates = training_run.timed_rates(stats, 'x', 20, 400)
   assert (seconds, frames_per_second, updates) == (20., 40 * 400 / 20., 4 / 20.)
+  # A learner slower than the window (the deep one on DeepMind Lab) still has the actors' rate.
+  assert training_run.timed_rates(dict(stats, steps=1), 'x', 20, 400)[1:] == (40 * 400 / 20., 0.)
   # Without the actors' count (the asynchronous agents), the learner's frames.
   del stats['window_unrolls']
   assert training_run.timed_rates(stats, 'x', 20, 400)[1] == 64_000 / 20.
