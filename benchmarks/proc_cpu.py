@@ -38,3 +38,24 @@ def start_time(pid):
       return int(f.read().rsplit(')', 1)[1].split()[19])
   except (OSError, IndexError, ValueError):
     return None
+
+
+def descendants(pid):
+  """The pids of the processes descended from `pid` (the children of each of its threads, theirs
+  and so on), from /proc; those that end meanwhile are left out."""
+  found, parents = [], [str(pid)]
+  while parents:
+    parent = parents.pop()
+    try:
+      threads = os.listdir(f'/proc/{parent}/task')
+    except OSError:
+      continue
+    for tid in threads:
+      try:
+        with open(f'/proc/{parent}/task/{tid}/children') as f:
+          children = f.read().split()
+      except OSError:
+        continue
+      found += children
+      parents += children
+  return found

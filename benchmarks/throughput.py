@@ -333,9 +333,9 @@ def main(argv):
   check_levels(FLAGS.configs)
   if len(FLAGS.configs) > 1:
     # Each configuration in a fresh process: one measured after another in the same process came out
-    # wrong (its training stopped after its first update: lab_shallow after lab_deep read negative
-    # and zero CPU parts, lab_deep after lab_shallow "fewer than 2 updates"); the state the first
-    # leaves behind was not found.
+    # wrong (lab_shallow after lab_deep read negative and zero CPU parts; lab_deep after lab_shallow,
+    # twice, fewer than 2 learner updates in 60 s, where alone it made 3 or more); the state the
+    # first leaves behind was not found.
     others = [arg for arg in sys.argv[1:] if not arg.startswith('--configs')]
     codes = [subprocess.run([sys.executable, os.path.abspath(__file__), f'--configs={name}'] + others,
                             check=False).returncode for name in FLAGS.configs]

@@ -22,33 +22,30 @@ def _role_of(thread_name):
 def _running():
   """{key: (role, clock ticks so far)} of this process's threads (by the names the runtime gives
   them: 'actors', 'inference' for the batching thread, 'learner and rest' for the main thread,
-  prefetching and TensorFlow's own pool) and of its child processes ('environments'), each with the
-  children it has waited for (DeepMind Lab compiles each episode's map in one). A process's key holds
-  its start time, so a reused pid is another process."""
-  task_dir = f'/proc/{os.getpid()}/task'
+  prefetching and TensorFlow's own pool) and of every process descended from it ('environments':
+  the environment processes and what they start, DeepMind Lab's map compilers). Each process counts
+  its own time only, so that a map compiler's CPU falls in the window it ran in, not at the window
+  its environment process waited for it in. A process's key holds its start time, so a reused pid
+  is another process."""
+  pid = os.getpid()
   names = {thread.native_id: thread.name for thread in threading.enumerate()}
-  running, children = {}, set()
-  for tid in os.listdir(task_dir):
-    running[('thread', tid)] = (_role_of(names.get(int(tid), '')),
-                                proc_cpu.ticks(f'{task_dir}/{tid}/stat'))
-    try:
-      with open(f'{task_dir}/{tid}/children') as f:
-        children.update(f.read().split())
-    except OSError:
-      pass
-  for pid in children:
-    started = proc_cpu.start_time(pid)
+  running = {('thread', tid): (_role_of(names.get(int(tid), '')),
+                               proc_cpu.ticks(f'/proc/{pid}/task/{tid}/stat'))
+             for tid in os.listdir(f'/proc/{pid}/task')}
+  for child in proc_cpu.descendants(pid):
+    started = proc_cpu.start_time(child)
     if started is not None:
-      running[('process', pid, started)] = (
-          'environments', proc_cpu.ticks(f'/proc/{pid}/stat', waited_children=True))
+      running[('process', child, started)] = ('environments',
+                                              proc_cpu.ticks(f'/proc/{child}/stat'))
   return running
 
 
 class CpuLedger:
   """CPU seconds by role over a window, from /proc samples (`sample`, every SAMPLE_SECONDS): a thread
   or process keeps its last sampled time after it ends, so an environment process replaced during
-  the window, or a thread that stopped, still counts (up to its last sample), and no part can come
-  out negative. Ones first seen after the window's first sample started within it (from 0)."""
+  the window, a map compiler that finished or a thread that stopped still counts (up to its last
+  sample: a process that lives less than SAMPLE_SECONDS may be missed), and no part can come out
+  negative. Ones first seen after the window's first sample started within it (from 0)."""
 
   def __init__(self):
     self._first, self._last = None, {}

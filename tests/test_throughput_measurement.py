@@ -43,6 +43,28 @@ def test_ledger_keeps_the_cpu_of_a_child_that_ended():
   assert all(seconds >= 0 for seconds in used.values())
 
 
+def test_ledger_counts_a_grandchild_while_it_runs():
+  """An environment process's own children (DeepMind Lab's map compilers) count in the window they
+  run in, before their parent has waited for them."""
+  spawner = ('import subprocess, sys, time\n'
+             f'subprocess.Popen([sys.executable, "-c", {BURN.format(.6)!r}])\n'
+             'time.sleep(60)')
+  ledger = training_run.CpuLedger()
+  child = subprocess.Popen([sys.executable, '-c', spawner])
+  try:
+    ledger.sample()
+    deadline = time.monotonic() + 20
+    while ledger.seconds_by_role()['environments'] < .4:
+      assert time.monotonic() < deadline, ledger.seconds_by_role()
+      time.sleep(.1)
+      ledger.sample()
+  finally:
+    for pid in training_run.proc_cpu.descendants(child.pid):
+      os.kill(int(pid), 9)
+    child.kill()
+    child.wait()
+
+
 def test_ledger_counts_threads_by_role_and_a_thread_that_ended():
   import threading  # pylint: disable=import-outside-toplevel
   ledger = training_run.CpuLedger()
