@@ -7,9 +7,9 @@ interleaved round by round so that the machine's drift falls on all of them alik
 real `Learner.train_step` (V-trace loss, RMSProp, on a batch of unrolls shaped as the configuration's)
 and the batched `agent.step` actors call, in CPU microseconds per agent step (process time, all
 threads) and wall milliseconds per call, after a traced and a warm-up call. Variants:
-  remapper on:  TensorFlow's default Grappler passes; with the deep torso and oneDNN its remapper fails
-                on every graph (networks/torsos.py, avoid_remapper_failure) and prints an error.
-  remapper off: the project's setting for the deep torso on CPUs (no error; the same graphs).
+  remapper on:  TensorFlow's default Grappler passes, the project's; with the deep torso and oneDNN
+                the remapper logs one error (networks/torsos.py, DeepTorso).
+  remapper off: Grappler's remapper turned off, which ends that error line.
   xla:          the learner's step and inference compiled with XLA (tf.function(jit_compile=True)),
                 the unrolls' level names (strings, which XLA cannot take) replaced by numbers; the
                 instruction encoder's string ops keep XLA from DeepMind Lab's agent (the variant fails
@@ -60,9 +60,9 @@ def child(config_name, variant, steps):
   flags.FLAGS(['learner_step'])
   config = configuration.build(logdir='/tmp/learner_step', **CONFIGS[config_name])
   spec = environments.environment_spec(config.level_name, config.env_config)
-  agent = agents.build_agent(config, spec)  # May turn the remapper off (the deep torso): then...
   if options:
-    tf.config.optimizer.set_experimental_options(options)  # ...the variant's setting wins.
+    tf.config.optimizer.set_experimental_options(options)
+  agent = agents.build_agent(config, spec)
   learner = learner_lib.Learner(agent, config)
   example = trajectories.unroll_example(agent, spec, config.unroll_length)
   if xla:  # XLA compiles no string op: the level names (which the loss never reads) become numbers.

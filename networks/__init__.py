@@ -34,8 +34,6 @@ def build_agent(network, num_actions, use_lstm, use_instruction, he_init=False, 
   """
   if network not in _TORSOS:
     raise ValueError(f'network must be one of {NETWORKS}, got {network!r}')
-  if network == 'deep':
-    torsos.avoid_remapper_failure()  # Before any of its graphs is optimised: see there.
   return Agent(_TORSOS[network](he_init=he_init), num_actions, use_lstm, use_instruction,
                center_frames=center_frames, popart_tasks=popart_tasks,
                popart_scale_bounds=popart_scale_bounds)

@@ -10,8 +10,6 @@ Weights start as Sonnet's default (a normal of stddev 1/sqrt(fan_in) truncated a
 2/fan_in instead (He et al. 2015), which keeps the scale of ReLU activations from layer to layer:
 with the default, the shallow torso's output on Pong frames starts about 4x smaller.
 """
-import os
-
 import sonnet as snt
 import tensorflow as tf
 
@@ -83,7 +81,17 @@ class ResidualBlock(snt.Module):
 
 
 class DeepTorso(snt.Module):
-  """Three sections (16, 32, 32 channels) of conv, max-pool /2 and two residual blocks; 15 convs."""
+  """Three sections (16, 32, 32 channels) of conv, max-pool /2 and two residual blocks; 15 convs.
+
+  With oneDNN (TensorFlow's default on x86 CPUs) a graph holding this torso makes Grappler log one
+  error, "remapper failed: INVALID_ARGUMENT: Mutation::Apply error: fanout
+  'deep_torso/section_1_residual_1/add' exist for missing node ...": the remapper fuses a residual
+  block's conv, bias and skip addition, whose sum also feeds the next block, and a later pass over
+  the fused graph fails. It is harmless: the graph keeps the fusions made before, and turning the
+  remapper off made the deep learner's step 6% slower and inference 6% slower in one sitting
+  (benchmarks/learner_step.py; docs/performance.md). Writing the sum as add_n, y + x or through
+  tf.identity fails the same way; with TF_ENABLE_ONEDNN_OPTS=0 there is no error.
+  """
 
   def __init__(self, he_init=False, name='deep_torso'):
     super().__init__(name=name)
@@ -104,18 +112,3 @@ class DeepTorso(snt.Module):
     x = snt.flatten(tf.nn.relu(x))
     return tf.nn.relu(self._fc(x))
 
-
-def avoid_remapper_failure():
-  """Turns Grappler's remapper off in this process when it would fail on the deep torso's graphs.
-
-  With oneDNN (TensorFlow's default on x86 CPUs) the remapper fuses a residual block's second conv,
-  its bias and the skip addition although that sum also feeds the next block's skip addition, and
-  then fails on every graph holding the torso ("remapper failed: INVALID_ARGUMENT: Mutation::Apply
-  error: fanout 'deep_torso/section_1_residual_1/add' exist for missing node ..."), keeping none of
-  its rewrites there. Writing the sum as add_n, y + x or through tf.identity fails the same way, and
-  with TF_ENABLE_ONEDNN_OPTS=0 the remapper succeeds: the fault is in oneDNN's fusion, not the
-  network. Off, the graphs are the ones TensorFlow ran anyway, without the error lines
-  (benchmarks/learner_step.py times both). A GPU's graphs keep the remapper: no oneDNN there.
-  """
-  if os.environ.get('TF_ENABLE_ONEDNN_OPTS', '1') != '0' and not tf.config.list_logical_devices('GPU'):
-    tf.config.optimizer.set_experimental_options({'remapping': False})
