@@ -152,7 +152,7 @@ def linked_sources(readme, root=REPO):
   texts = {}
   for target in links(readme):
     path = os.path.normpath(target.partition('#')[0])
-    if path.startswith(SOURCES) and not path.endswith(('.png', '.jpg', '.svg')):
+    if path.startswith(SOURCES) and not path.endswith(('.png', '.jpg', '.svg', '.gif')):
       full = os.path.join(root, path)
       if os.path.isfile(full):
         with open(full, encoding='utf-8') as f:
@@ -178,7 +178,7 @@ def unsourced_numbers(row, root=REPO):
   """The results files a row links, and the numbers it quotes that none of them holds."""
   files = {os.path.normpath(target.partition('#')[0]) for target in links(row)}
   files = sorted(path for path in files if path.startswith(RESULTS)
-                 and not path.endswith(('.png', '.jpg', '.svg')))
+                 and not path.endswith(('.png', '.jpg', '.svg', '.gif')))
   found = set()
   for path in files:
     with open(os.path.join(root, path), encoding='utf-8') as f:
