@@ -19,6 +19,7 @@ import tree  # pylint: disable=wrong-import-position,g-import-not-at-top
 
 import configuration  # pylint: disable=wrong-import-position
 import environments  # pylint: disable=wrong-import-position
+from environments import proc_stat  # pylint: disable=wrong-import-position
 from runtime import acting  # pylint: disable=wrong-import-position
 from runtime import agents  # pylint: disable=wrong-import-position
 from runtime import progress  # pylint: disable=wrong-import-position
@@ -50,7 +51,7 @@ def measure(level_name, network, unroll_length, seconds, start_timeout=900.):
     def count(flat):
       done = tree.unflatten_as(example, flat).env_outputs.done  # [1, T + 1]; step 0 is the last's.
       with arrived:
-        unrolls.append((time.monotonic(), _own_cpu_seconds(), environments.process.cpu_seconds(
+        unrolls.append((time.monotonic(), _own_cpu_seconds(), proc_stat.cpu_seconds(
             env.pid), int(done[0, 1:].sum())))
         arrived.notify_all()
 

@@ -1,7 +1,7 @@
 """CPU time from Linux's /proc, for the benchmarks: the machine's, a process's or a thread's."""
 import os
 
-from environments import process
+from environments import proc_stat
 
 
 def cpu_times():
@@ -16,9 +16,9 @@ def cpu_times():
 
 
 def ticks(stat_path, waited_children=False):
-  """environments.process.stat_ticks, 0 for a process or thread that is gone."""
+  """environments.proc_stat.stat_ticks, 0 for a process or thread that is gone."""
   try:
-    return process.stat_ticks(stat_path, waited_children)
+    return proc_stat.stat_ticks(stat_path, waited_children)
   except OSError:
     return 0
 
@@ -41,21 +41,14 @@ def start_time(pid):
 
 
 def descendants(pid):
-  """The pids of the processes descended from `pid` (the children of each of its threads, theirs
-  and so on), from /proc; those that end meanwhile are left out."""
-  found, parents = [], [str(pid)]
+  """The pids of the processes descended from `pid` (its children, theirs and so on), from /proc;
+  those that end meanwhile are left out."""
+  found, parents = [], [pid]
   while parents:
-    parent = parents.pop()
     try:
-      threads = os.listdir(f'/proc/{parent}/task')
+      children = proc_stat.child_pids(parents.pop())
     except OSError:
       continue
-    for tid in threads:
-      try:
-        with open(f'/proc/{parent}/task/{tid}/children') as f:
-          children = f.read().split()
-      except OSError:
-        continue
-      found += children
-      parents += children
+    found += children
+    parents += children
   return found

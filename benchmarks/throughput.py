@@ -71,6 +71,7 @@ import tree
 from benchmarks import training_run
 import configuration
 import environments
+from environments import proc_stat
 from runtime import acting
 from runtime import agents
 from runtime import learner as learner_lib
@@ -155,9 +156,9 @@ def environment_cost(config):
     step_seconds, steps, start_seconds, starts = 0., 0, 0., 0
     start = time.monotonic()
     while starts < 2 and time.monotonic() - start < 60 or steps < 200:
-      before = environments.process.cpu_seconds(env.pid)
+      before = proc_stat.cpu_seconds(env.pid)
       done = env.step(int(rng.integers(env.spec.num_actions))).done
-      used = environments.process.cpu_seconds(env.pid) - before
+      used = proc_stat.cpu_seconds(env.pid) - before
       if done:
         start_seconds, starts = start_seconds + used, starts + 1
       else:

@@ -27,19 +27,17 @@ import atexit
 import collections
 import logging
 import multiprocessing
-import os
 import pickle
-import signal
 import subprocess
 import sys
 import threading
 import time
-import traceback
 import weakref
 
 import numpy as np
 
 from environments.base import StepOutput, StepOutputInfo
+from environments.proc_stat import cpu_seconds
 from environments.shared_memory import SharedArrays
 
 logger = logging.getLogger(__name__)
@@ -54,7 +52,7 @@ import sys
 from multiprocessing.connection import Connection
 connection = Connection(int(sys.argv[1]))
 sys.path[:] = connection.recv()
-from environments.process import serve
+from environments.process_serve import serve
 from environments.shared_memory import SharedArrays
 serve(connection, SharedArrays(int(sys.argv[2])))
 """
@@ -353,70 +351,7 @@ def _describe(factory, kwargs):
   return f'{getattr(factory, "__qualname__", factory)}({kwargs})'
 
 
-def stat_ticks(stat_path, waited_children=False):
-  """utime + stime clock ticks from a /proc .../stat file (a process's or a thread's); OSError if it
-  is gone. waited_children: add those of the children it has waited for (cutime + cstime): DeepMind
-  Lab compiles each episode's map in such children, and that costs more than its own steps."""
-  with open(stat_path) as f:
-    fields = f.read().rsplit(')', 1)[1].split()  # After the name, which may hold spaces.
-  return sum(int(x) for x in fields[11:15 if waited_children else 13])
-
-
-def cpu_seconds(pid):
-  """CPU seconds process `pid` and its descendants have used, the descendants it waited for
-  included; None without Linux's /proc."""
-  try:
-    ticks = stat_ticks(f'/proc/{pid}/stat', waited_children=True)
-    children = []
-    for thread in os.listdir(f'/proc/{pid}/task'):
-      with open(f'/proc/{pid}/task/{thread}/children') as f:
-        children += f.read().split()
-  except (OSError, IndexError, ValueError):
-    return None
-  return ticks / os.sysconf('SC_CLK_TCK') + sum(cpu_seconds(child) or 0. for child in children)
-
-
 @atexit.register
 def _close_open_processes():
   for process in list(_open_processes):
     process.close()
-
-
-def _send_error(connection, error):
-  remote_traceback = ''.join(traceback.format_exception(error))
-  try:
-    pickle.loads(pickle.dumps(error))
-  except Exception:  # pylint: disable=broad-except
-    # Not every exception survives pickling; its type and message still can.
-    error = RuntimeError(f'{type(error).__name__}: {error}')
-  connection.send(('error', error, remote_traceback))
-
-
-def serve(connection, shared):
-  """The child's side: builds the environment, then answers calls until closed or orphaned."""
-  # Ctrl-C (and a SIGTERM sent to the process group) reach the children too; the parent decides when
-  # environments end, and a child also ends when its pipe closes.
-  signal.signal(signal.SIGINT, signal.SIG_IGN)
-  signal.signal(signal.SIGTERM, signal.SIG_IGN)
-  try:
-    factory, factory_kwargs = pickle.loads(connection.recv_bytes())
-    environment = factory(**factory_kwargs)
-  except Exception as error:  # pylint: disable=broad-except
-    _send_error(connection, error)
-    return
-  try:
-    connection.send(('ready', getattr(environment, 'spec', None)))
-    while True:
-      method, args = connection.recv()
-      if method == 'close':
-        return
-      try:
-        result = getattr(environment, method)(*args)
-      except Exception as error:  # pylint: disable=broad-except
-        _send_error(connection, error)
-        continue
-      connection.send(('ok', shared.share(result)))
-  except (EOFError, OSError):
-    pass  # The parent has gone.
-  finally:
-    environment.close()
