@@ -326,6 +326,13 @@ def record(row):
   print(f'Recorded {row["name"]} in {path}.')
 
 
+def one_config_command(name):
+  """The command that measures configuration `name` alone, with the other flags given here."""
+  given = [FLAGS[flag].serialize() for flag in FLAGS
+           if FLAGS[flag].present and FLAGS[flag].name == flag and flag != 'configs']
+  return [sys.executable, os.path.abspath(__file__), f'--configs={name}'] + given
+
+
 def main(argv):
   del argv
   unknown = [name for name in FLAGS.configs if name not in CONFIGS]
@@ -337,9 +344,8 @@ def main(argv):
     # wrong (lab_shallow after lab_deep read negative and zero CPU parts; lab_deep after lab_shallow,
     # twice, fewer than 2 learner updates in 60 s, where alone it made 3 or more); the state the
     # first leaves behind was not found.
-    others = [arg for arg in sys.argv[1:] if not arg.startswith('--configs')]
-    codes = [subprocess.run([sys.executable, os.path.abspath(__file__), f'--configs={name}'] + others,
-                            check=False).returncode for name in FLAGS.configs]
+    codes = [subprocess.run(one_config_command(name), check=False).returncode
+             for name in FLAGS.configs]
     raise SystemExit(max(codes))
   rows = [measure(name) for name in FLAGS.configs]
   lines = tables(rows)

@@ -6,6 +6,7 @@ import sys
 import time
 
 import pytest
+from absl.testing import flagsaver
 
 from benchmarks import training_run
 
@@ -137,3 +138,13 @@ def test_lab_configs_without_deepmind_lab_say_how_to_install_it(throughput, monk
                                        r'DMLAB_WHEEL='):
     throughput.check_levels(['pong', 'lab_deep'])
   throughput.check_levels(['pong', 'dmlab'])  # Nothing to install for these.
+
+
+def test_each_config_runs_alone_with_the_flags_given(throughput):
+  with flagsaver.flagsaver():
+    throughput.FLAGS.unparse_flags()
+    throughput.FLAGS(['throughput.py', '--configs', 'pong,lab_deep', '--seconds', '5', '--record',
+                      '--dmlab_actors=8'])
+    command = throughput.one_config_command('lab_deep')
+  assert command[1].endswith('benchmarks/throughput.py')
+  assert sorted(command[2:]) == ['--configs=lab_deep', '--dmlab_actors=8', '--record', '--seconds=5']
