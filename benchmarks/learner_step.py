@@ -7,9 +7,12 @@ interleaved round by round so that the machine's drift falls on all of them alik
 real `Learner.train_step` (V-trace loss, RMSProp, on a batch of unrolls shaped as the configuration's)
 and the batched `agent.step` actors call, in CPU microseconds per agent step (process time, all
 threads) and wall milliseconds per call, after a traced and a warm-up call. Variants:
-  remapper on:  TensorFlow's default Grappler passes, the project's; with the deep torso and oneDNN
-                the remapper logs one error (networks/torsos.py, DeepTorso).
-  remapper off: Grappler's remapper turned off, which ends that error line.
+  remapper on:  TensorFlow's default Grappler passes, the project's.
+  remapper off: Grappler's remapper turned off.
+  fused skip:   the deep torso's residual blocks as first written, the second conv's bias added
+                before the skip addition, which oneDNN's remapper fuses and then fails on, logging
+                an error (networks/torsos.py, ResidualBlock); for the shallow network, the same
+                as remapper on.
   xla:          the learner's step and inference compiled with XLA (tf.function(jit_compile=True)),
                 the unrolls' level names (strings, which XLA cannot take) replaced by numbers; the
                 instruction encoder's string ops keep XLA from DeepMind Lab's agent (the variant fails
@@ -33,11 +36,13 @@ CONFIGS = {  # name: configuration.build values (the shapes of benchmarks/throug
                      batch_size=32, num_actors=16),
     'pong': dict(level_name='atari/pong', num_actors=128),
 }
-VARIANTS = {  # name: (Grappler options, XLA, thread pool size or 0 for TensorFlow's choice)
-    'remapper on': ({'remapping': True}, False, 0),
-    'remapper off': ({'remapping': False}, False, 0),
-    'xla': ({}, True, 0),
-    'threads 2': ({}, False, 2),
+VARIANTS = {  # name: (Grappler options, XLA, thread pool size or 0 for TensorFlow's choice,
+              #        the residual blocks as first written)
+    'remapper on': ({'remapping': True}, False, 0, False),
+    'remapper off': ({'remapping': False}, False, 0, False),
+    'fused skip': ({'remapping': True}, False, 0, True),
+    'xla': ({}, True, 0, False),
+    'threads 2': ({}, False, 2, False),
 }
 
 
@@ -45,7 +50,7 @@ def child(config_name, variant, steps):
   """Runs in the fresh process: times one variant, prints a JSON line."""
   sys.path.insert(0, ROOT)
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  options, xla, threads = VARIANTS[variant]
+  options, xla, threads, fused_skip = VARIANTS[variant]
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tree  # pylint: disable=g-import-not-at-top
@@ -55,7 +60,13 @@ def child(config_name, variant, steps):
   from absl import flags  # pylint: disable=g-import-not-at-top
   import configuration  # pylint: disable=g-import-not-at-top
   import environments  # pylint: disable=g-import-not-at-top
+  from networks import torsos  # pylint: disable=g-import-not-at-top
   from runtime import agents, learner as learner_lib, prefetch, trajectories  # pylint: disable=g-import-not-at-top
+  if fused_skip:
+    def fused_skip_block(block, x):  # Conv with bias, then the skip addition.
+      y = block._conv1(tf.nn.relu(x))  # pylint: disable=protected-access
+      return x + tf.nn.bias_add(block._conv2(tf.nn.relu(y)), block._conv2_b)  # pylint: disable=protected-access
+    torsos.ResidualBlock.__call__ = fused_skip_block
   configuration.define_flags()
   flags.FLAGS(['learner_step'])
   config = configuration.build(logdir='/tmp/learner_step', **CONFIGS[config_name])

@@ -67,31 +67,34 @@ class NatureTorso(snt.Module):
 
 
 class ResidualBlock(snt.Module):
-  """x + conv(relu(conv(relu(x)))), both convs 3x3 SAME with the input's channel count."""
+  """x + conv(relu(conv(relu(x)))), both convs 3x3 SAME with the input's channel count.
+
+  The second conv's bias is added after the skip sum (the same sum: x + (conv(h) + b) = (x + conv(h))
+  + b). Written as a conv with bias followed by the skip addition, TensorFlow's oneDNN build (its
+  default on x86 CPUs) has Grappler's remapper fuse conv, bias and addition into one op although the
+  sum also feeds the next block, and the remapper then fails: every deep-network graph logged
+  "remapper failed: INVALID_ARGUMENT: Mutation::Apply error: fanout
+  'deep_torso/section_1_residual_1/add' exist for missing node ...". In this order no such fusion is
+  tried and nothing is logged (tests/test_networks.py checks both); the learner's step measured no
+  slower (docs/performance.md).
+  """
 
   def __init__(self, channels, w_init=None, name=None):
     super().__init__(name=name)
     self._conv1 = snt.Conv2D(channels, 3, stride=1, padding='SAME', w_init=w_init, name='conv_1')
-    self._conv2 = snt.Conv2D(channels, 3, stride=1, padding='SAME', w_init=w_init, name='conv_2')
+    self._conv2 = snt.Conv2D(channels, 3, stride=1, padding='SAME', w_init=w_init, with_bias=False,
+                             name='conv_2')
+    # Sonnet's own bias initialiser for a conv: zeros.
+    self._conv2_b = tf.Variable(tf.zeros([channels]), name='conv_2_b')
 
   def __call__(self, x):
     y = self._conv1(tf.nn.relu(x))
     y = self._conv2(tf.nn.relu(y))
-    return x + y
+    return tf.nn.bias_add(x + y, self._conv2_b)
 
 
 class DeepTorso(snt.Module):
-  """Three sections (16, 32, 32 channels) of conv, max-pool /2 and two residual blocks; 15 convs.
-
-  With oneDNN (TensorFlow's default on x86 CPUs) a graph holding this torso makes Grappler log one
-  error, "remapper failed: INVALID_ARGUMENT: Mutation::Apply error: fanout
-  'deep_torso/section_1_residual_1/add' exist for missing node ...": the remapper fuses a residual
-  block's conv, bias and skip addition, whose sum also feeds the next block, and a later pass over
-  the fused graph fails. It is harmless: the graph keeps the fusions made before, and turning the
-  remapper off made the deep learner's step 6% slower and inference 6% slower in one sitting
-  (benchmarks/learner_step.py; docs/performance.md). Writing the sum as add_n, y + x or through
-  tf.identity fails the same way; with TF_ENABLE_ONEDNN_OPTS=0 there is no error.
-  """
+  """Three sections (16, 32, 32 channels) of conv, max-pool /2 and two residual blocks; 15 convs."""
 
   def __init__(self, he_init=False, name='deep_torso'):
     super().__init__(name=name)

@@ -1,5 +1,9 @@
 """Tests for the networks package: shapes, parameter counts, step/unroll agreement, resets,
 instructions, seeding, tf.function and gradients."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -300,3 +304,62 @@ def test_center_frames_shifts_what_the_torso_reads_by_one_half():
   last_action, env_output = random_inputs(np.random.default_rng(0), [3], ATARI, False)
   outputs = [a.step(last_action, env_output, ())[0] for a in (plain, centred)]
   assert not np.allclose(outputs[0].baseline, outputs[1].baseline)
+
+
+def test_residual_block_is_skip_plus_two_convolutions():
+  block = torsos.ResidualBlock(4)
+  x = tf.random.normal([2, 6, 5, 4])
+  block(x)
+  rng = np.random.default_rng(0)
+  for v in block.trainable_variables:  # Biases too, which start at zero.
+    v.assign(rng.normal(size=v.shape))
+  w1, b1, w2 = block._conv1.w, block._conv1.b, block._conv2.w  # pylint: disable=protected-access
+  b2 = block._conv2_b  # pylint: disable=protected-access
+  hidden = tf.nn.conv2d(tf.nn.relu(x), w1, 1, 'SAME') + b1
+  expected = x + tf.nn.conv2d(tf.nn.relu(hidden), w2, 1, 'SAME') + b2
+  np.testing.assert_allclose(block(x), expected, rtol=1e-5, atol=1e-5)
+  assert len(block.trainable_variables) == 4
+
+
+GRAPPLER_SCRIPT = '''
+import sys
+import tensorflow as tf
+from networks import torsos
+
+class FusableBlock(torsos.ResidualBlock):
+  """The block as first written: conv with bias, then the skip addition."""
+
+  def __call__(self, x):
+    return x + tf.nn.bias_add(self._conv2(tf.nn.relu(self._conv1(tf.nn.relu(x)))), self._conv2_b)
+
+for name in ('fusable', 'project'):
+  if name == 'fusable':
+    torsos.ResidualBlock, project_block = FusableBlock, torsos.ResidualBlock
+  else:
+    torsos.ResidualBlock = project_block
+  torso = torsos.DeepTorso()
+
+  @tf.function
+  def step(frames):
+    with tf.GradientTape() as tape:
+      loss = tf.reduce_sum(torso(frames))
+    return tape.gradient(loss, torso.trainable_variables)
+
+  step(tf.random.uniform([2, 72, 96, 3]))
+  print('END', name, file=sys.stderr, flush=True)
+'''
+
+
+def test_deep_torso_graph_makes_grappler_log_no_error():
+  """With oneDNN, Grappler's remapper failed on the residual blocks' fused conv, bias and addition
+  and logged an error on every deep run (networks/torsos.py, ResidualBlock)."""
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='0', PYTHONPATH=repo)
+  result = subprocess.run([sys.executable, '-c', GRAPPLER_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=240, check=True)
+  fusable, project = result.stderr.split('END fusable')
+  assert 'END project' in project
+  if 'remapper failed' not in fusable:
+    pytest.skip('this TensorFlow build does not fuse the residual addition (no oneDNN remapper): '
+                'the error the test guards against cannot appear')
+  assert 'remapper failed' not in project, project
