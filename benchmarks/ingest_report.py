@@ -35,7 +35,11 @@ def point_row(tasks, result, unrolls_per_enqueue, fetch_weights):
       threads={g: result['threads'].get(g, 0.) / seconds for g in GROUPS},
       train_steps_per_second=result['steps'] / seconds,
       learner_waited=result['learner_waited'] / seconds,
-      other_cores=machine['processes'] - learner_cores - actor_cores,
+      # With tick accounting and no CONFIG_IRQ_TIME_ACCOUNTING (this machine's kernel), Linux
+      # charges a tick spent in an interrupt or softirq (here, mostly the veth links' packets) to
+      # the process it interrupted as system time, but to irq and softirq in /proc/stat: without
+      # them, the recorded run's other cores read -0.10 to -0.14.
+      other_cores=machine['processes'] + machine['interrupts'] - learner_cores - actor_cores,
       interrupt_cores=machine['interrupts'], steal=machine['steal'] / result['cores'],
       cores=result['cores'])
 
@@ -94,10 +98,10 @@ LEGEND = (
     'copies); prefetch, '
     'runtime.prefetch\'s thread; learner loop, the main thread. learner waited: the share of the '
     'time the learner\'s loop waited for a batch (with --train, how much ingest held training back). '
-    'eth0: what the learner host\'s interface carried, framing included. other cores: processes '
-    'besides the learner and its actor '
-    f'tasks (a row is unreliable above {OTHER_LOAD_LIMIT}); steal: the hypervisor\'s share (above '
-    f'{STEAL_LIMIT:.0%}, unreliable).')
+    'eth0: what the learner host\'s interface carried, framing included. other cores: the machine\'s '
+    'CPU (interrupts included, which Linux charges to the process they interrupt) less the '
+    f'learner\'s and its actor tasks\' (a row is unreliable above {OTHER_LOAD_LIMIT}); steal: the '
+    f'hypervisor\'s share (above {STEAL_LIMIT:.0%}, unreliable).')
 
 
 def format_rows(rows):

@@ -92,7 +92,8 @@ def test_a_row_and_the_derived_table_match_numpy_on_random_measurements():
                                unrolls / per_enqueue * [r['weights_bytes'] for r in results]
                                / seconds / 1e6)
     np.testing.assert_allclose([r['other_cores'] for r in rows],
-                               [r['machine']['processes'] for r in results]
+                               [r['machine']['processes'] + r['machine']['interrupts']
+                                for r in results]
                                - (learner_cpu + [r['actor_cpu'] for r in results]) / seconds)
 
     d = ingest_report.derived(rows, rate, length, atari)
