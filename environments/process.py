@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 # Waits before a child that was asked to close is killed.
 _CLOSE_TIMEOUT = 5.
+# Seconds an answer may take before the child's CPU time is read, to tell a busy child from a hung one.
+_QUICK_ANSWER = 1.
 # The child's first reads: the parent's sys.path (so the factory's module imports there as it does
 # here), then the pickled factory and its keyword arguments. argv: the pipe's and the shared memory
 # file's descriptors.
@@ -188,13 +190,17 @@ class EnvironmentProcess:
     # process of its own, which takes minutes when many environments reset at once on few cores.
     # So a timeout replaces the child only if it (with its own children) used no CPU meanwhile.
     # One that spins for longer than the start-up allows is taken for hung all the same.
-    cpu, deadline = cpu_seconds(self.pid), time.monotonic() + max(timeout, self._startup_timeout)
+    # Reading the CPU time takes several /proc files, so it waits for an answer slower than
+    # _QUICK_ANSWER (nearly every answer is quicker); the timeout is counted from that reading.
+    deadline = time.monotonic() + max(timeout, self._startup_timeout)
     # poll() also returns when the child has gone: the pipe then reads as closed.
-    while not self._connection.poll(timeout):
-      cpu, last = cpu_seconds(self.pid), cpu
-      if cpu is None or last is None or cpu <= last or time.monotonic() > deadline:
-        raise _Lost(f'did not answer within {timeout:g} s, and used no CPU meanwhile'
-                    if time.monotonic() <= deadline else f'was still busy after {timeout:g} s')
+    if not self._connection.poll(min(timeout, _QUICK_ANSWER)):
+      cpu = cpu_seconds(self.pid)
+      while not self._connection.poll(timeout):
+        cpu, last = cpu_seconds(self.pid), cpu
+        if cpu is None or last is None or cpu <= last or time.monotonic() > deadline:
+          raise _Lost(f'did not answer within {timeout:g} s, and used no CPU meanwhile'
+                      if time.monotonic() <= deadline else f'was still busy after {timeout:g} s')
     try:
       kind, *payload = self._connection.recv()
     except (EOFError, OSError):
