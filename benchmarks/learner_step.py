@@ -64,6 +64,7 @@ def child(config_name, variant, steps):
   from runtime import agents, learner as learner_lib, prefetch, trajectories  # pylint: disable=g-import-not-at-top
   if fused_skip:
     def fused_skip_block(block, x):  # Conv with bias, then the skip addition.
+      block._initialize(x)  # pylint: disable=protected-access
       y = block._conv1(tf.nn.relu(x))  # pylint: disable=protected-access
       return x + tf.nn.bias_add(block._conv2(tf.nn.relu(y)), block._conv2_b)  # pylint: disable=protected-access
     torsos.ResidualBlock.__call__ = fused_skip_block

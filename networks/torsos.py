@@ -84,10 +84,15 @@ class ResidualBlock(snt.Module):
     self._conv1 = snt.Conv2D(channels, 3, stride=1, padding='SAME', w_init=w_init, name='conv_1')
     self._conv2 = snt.Conv2D(channels, 3, stride=1, padding='SAME', w_init=w_init, with_bias=False,
                              name='conv_2')
-    # Sonnet's own bias initialiser for a conv: zeros.
-    self._conv2_b = tf.Variable(tf.zeros([channels]), name='conv_2_b')
+    self._channels = channels
+
+  @snt.once
+  def _initialize(self, x):
+    # As Sonnet's own biases: zeros, of the input's dtype, made at the first call.
+    self._conv2_b = tf.Variable(tf.zeros([self._channels], x.dtype), name='conv_2_b')
 
   def __call__(self, x):
+    self._initialize(x)
     y = self._conv1(tf.nn.relu(x))
     y = self._conv2(tf.nn.relu(y))
     return tf.nn.bias_add(x + y, self._conv2_b)

@@ -330,6 +330,7 @@ class FusableBlock(torsos.ResidualBlock):
   """The block as first written: conv with bias, then the skip addition."""
 
   def __call__(self, x):
+    self._initialize(x)
     return x + tf.nn.bias_add(self._conv2(tf.nn.relu(self._conv1(tf.nn.relu(x)))), self._conv2_b)
 
 for name in ('fusable', 'project'):
