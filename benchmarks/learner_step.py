@@ -13,6 +13,8 @@ threads) and wall milliseconds per call, after a traced and a warm-up call. Vari
                 before the skip addition, which oneDNN's remapper fuses and then fails on, logging
                 an error (networks/torsos.py, ResidualBlock); for the shallow network, the same
                 as remapper on.
+  fused last:   as first written only in each section's last block, whose sum has one consumer
+                (no error either).
   xla:          the learner's step and inference compiled with XLA (tf.function(jit_compile=True)),
                 the unrolls' level names (strings, which XLA cannot take) replaced by numbers; the
                 instruction encoder's string ops keep XLA from DeepMind Lab's agent (the variant fails
@@ -41,6 +43,7 @@ VARIANTS = {  # name: (Grappler options, XLA, thread pool size or 0 for TensorFl
     'remapper on': ({'remapping': True}, False, 0, False),
     'remapper off': ({'remapping': False}, False, 0, False),
     'fused skip': ({'remapping': True}, False, 0, True),
+    'fused last': ({'remapping': True}, False, 0, 'residual_1'),
     'xla': ({}, True, 0, False),
     'threads 2': ({}, False, 2, False),
 }
@@ -63,7 +66,11 @@ def child(config_name, variant, steps):
   from networks import torsos  # pylint: disable=g-import-not-at-top
   from runtime import agents, learner as learner_lib, prefetch, trajectories  # pylint: disable=g-import-not-at-top
   if fused_skip:
+    project_block = torsos.ResidualBlock.__call__
+
     def fused_skip_block(block, x):  # Conv with bias, then the skip addition.
+      if fused_skip is not True and not block.name.endswith(fused_skip):
+        return project_block(block, x)
       block._initialize(x)  # pylint: disable=protected-access
       y = block._conv1(tf.nn.relu(x))  # pylint: disable=protected-access
       return x + tf.nn.bias_add(block._conv2(tf.nn.relu(y)), block._conv2_b)  # pylint: disable=protected-access
