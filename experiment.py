@@ -91,6 +91,7 @@ def describe(config):
   parts += [part for part, on in (('PopArt', config.popart),
                                   ('unclipped rewards', config.reward_clipping == 'none'),
                                   ('centred frames', config.center_frames),
+                                  ('bfloat16 torso', config.torso_dtype == 'bfloat16'),
                                   (f'replay {config.replay_proportion:g}', config.replay_proportion),
                                   (f'1-{config.train_noop_max} no-op starts', config.train_noop_max))
             if on]

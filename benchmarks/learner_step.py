@@ -21,6 +21,7 @@ threads) and wall milliseconds per call, after a traced and a warm-up call. Vari
                 there, and says so).
   threads 2:    TensorFlow's intra- and inter-op thread pools sized to 2 (this machine's cores),
                 instead of TensorFlow's own choice.
+  bfloat16 torso: --torso_dtype=bfloat16, the torso computing in bfloat16 on float32 weights.
 --record writes the table to benchmarks/results/learner_step.txt.
 """
 import argparse
@@ -39,13 +40,14 @@ CONFIGS = {  # name: configuration.build values (the shapes of benchmarks/throug
     'pong': dict(level_name='atari/pong', num_actors=128),
 }
 VARIANTS = {  # name: (Grappler options, XLA, thread pool size or 0 for TensorFlow's choice,
-              #        the residual blocks as first written)
-    'remapper on': ({'remapping': True}, False, 0, False),
-    'remapper off': ({'remapping': False}, False, 0, False),
-    'fused skip': ({'remapping': True}, False, 0, True),
-    'fused last': ({'remapping': True}, False, 0, 'residual_1'),
-    'xla': ({}, True, 0, False),
-    'threads 2': ({}, False, 2, False),
+              #        the residual blocks as first written, configuration values)
+    'remapper on': ({'remapping': True}, False, 0, False, {}),
+    'remapper off': ({'remapping': False}, False, 0, False, {}),
+    'fused skip': ({'remapping': True}, False, 0, True, {}),
+    'fused last': ({'remapping': True}, False, 0, 'residual_1', {}),
+    'xla': ({}, True, 0, False, {}),
+    'threads 2': ({}, False, 2, False, {}),
+    'bfloat16 torso': ({}, False, 0, False, {'torso_dtype': 'bfloat16'}),
 }
 
 
@@ -53,7 +55,7 @@ def child(config_name, variant, steps):
   """Runs in the fresh process: times one variant, prints a JSON line."""
   sys.path.insert(0, ROOT)
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  options, xla, threads, fused_skip = VARIANTS[variant]
+  options, xla, threads, fused_skip, values = VARIANTS[variant]
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tree  # pylint: disable=g-import-not-at-top
@@ -77,7 +79,7 @@ def child(config_name, variant, steps):
     torsos.ResidualBlock.__call__ = fused_skip_block
   configuration.define_flags()
   flags.FLAGS(['learner_step'])
-  config = configuration.build(logdir='/tmp/learner_step', **CONFIGS[config_name])
+  config = configuration.build(logdir='/tmp/learner_step', **CONFIGS[config_name], **values)
   spec = environments.environment_spec(config.level_name, config.env_config)
   if options:
     tf.config.optimizer.set_experimental_options(options)

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from networks import torsos
-from networks.agent import Agent, AgentOutput
+from networks.agent import TORSO_DTYPES, Agent, AgentOutput
 
 NETWORKS = ('shallow', 'deep', 'nature')
 
@@ -23,7 +23,7 @@ _TORSOS = {'shallow': torsos.ShallowTorso, 'deep': torsos.DeepTorso, 'nature': t
 
 
 def build_agent(network, num_actions, use_lstm, use_instruction, he_init=False, center_frames=False,
-                popart_tasks=0, popart_scale_bounds=(1e-4, 1e6)):
+                popart_tasks=0, popart_scale_bounds=(1e-4, 1e6), torso_dtype='float32'):
   """Returns an `Agent` (a snt.Module) whose variables are created on its first call.
 
   he_init: the torso's weights start with variance 2/fan_in instead of Sonnet's 0.77/fan_in
@@ -31,12 +31,14 @@ def build_agent(network, num_actions, use_lstm, use_instruction, he_init=False, 
   center_frames: the torso reads frames scaled to [-0.5, 0.5] instead of the original's [0, 1].
   popart_tasks, popart_scale_bounds: PopArt's value head for that many tasks (popart.py); 0:
     IMPALA's.
+  torso_dtype: 'float32', or 'bfloat16': the torso computes in bfloat16 on float32 weights
+    (agent.py, Agent._features).
   """
   if network not in _TORSOS:
     raise ValueError(f'network must be one of {NETWORKS}, got {network!r}')
   return Agent(_TORSOS[network](he_init=he_init), num_actions, use_lstm, use_instruction,
                center_frames=center_frames, popart_tasks=popart_tasks,
-               popart_scale_bounds=popart_scale_bounds)
+               popart_scale_bounds=popart_scale_bounds, torso_dtype=torso_dtype)
 
 
 def initialize(agent, frame_shape):
@@ -59,4 +61,4 @@ def num_parameters(agent):
   return int(sum(np.prod(v.shape) for v in agent.trainable_variables))
 
 
-__all__ = ['NETWORKS', 'Agent', 'AgentOutput', 'build_agent', 'initialize', 'num_parameters']
+__all__ = ['NETWORKS', 'TORSO_DTYPES', 'Agent', 'AgentOutput', 'build_agent', 'initialize', 'num_parameters']

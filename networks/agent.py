@@ -1,7 +1,9 @@
 """The IMPALA agent: torso, optional instruction encoder, optional LSTM core, policy and value heads."""
 import collections
+import threading
 
 import sonnet as snt
+from sonnet.src import custom_getter as snt_custom_getter
 import tensorflow as tf
 import tree
 
@@ -11,6 +13,10 @@ from networks import popart
 AgentOutput = collections.namedtuple('AgentOutput', 'action policy_logits baseline')
 
 CORE_SIZE = 256
+TORSO_DTYPES = ('float32', 'bfloat16')
+# Sonnet's custom getter swaps its classes' __getattribute__ for the length of a call: two torsos
+# traced at once in two threads could restore each other's, so bfloat16 calls take turns.
+_CUSTOM_GETTER_LOCK = threading.Lock()
 
 
 class Agent(snt.Module):
@@ -26,11 +32,17 @@ class Agent(snt.Module):
   popart_tasks: 0 for IMPALA's value head, one value; N > 0 for PopArt's (networks/popart.py), a
   value per task normalised by the task's statistics, the baseline then the N unnormalised values
   ([..., N]; [...] when N is 1), within `popart_scale_bounds`.
+  torso_dtype: what the torso computes in, 'float32' (the paper's) or 'bfloat16' (`_features`).
   """
 
   def __init__(self, torso, num_actions, use_lstm, use_instruction, center_frames=False,
-               popart_tasks=0, popart_scale_bounds=(1e-4, 1e6), name='agent'):
+               popart_tasks=0, popart_scale_bounds=(1e-4, 1e6), torso_dtype='float32',
+               name='agent'):
     super().__init__(name=name)
+    if torso_dtype not in TORSO_DTYPES:
+      raise ValueError(f'torso_dtype must be one of {TORSO_DTYPES}, got {torso_dtype!r}')
+    self._torso_dtype = tf.as_dtype(torso_dtype)
+    self._torso_built = False
     self._num_actions = num_actions
     self._value_shape = (popart_tasks,) if popart_tasks > 1 else ()
     self._frame_offset = .5 if center_frames else 0.
@@ -74,7 +86,7 @@ class Agent(snt.Module):
 
   def step(self, last_action, env_output, state):
     """One step for a batch: last_action int32 [B], env_output leaves [B, ...]."""
-    features = self._torso(self.torso_input(env_output.observation['frame']))
+    features = self._features(self.torso_input(env_output.observation['frame']))
     core_input = self._core_input(features, last_action, env_output.reward, env_output.observation)
     core_output, state = self._core_step(core_input, env_output.done, state)
     return self._head(core_output), state
@@ -96,7 +108,7 @@ class Agent(snt.Module):
     """`unroll_with_features`, and the core's outputs [T, B, C], which the heads read (PopArt's
     learner reads the value head again on them once it has rescaled it)."""
     # Torso and heads see T * B independent inputs; only the core needs the time loop.
-    features = snt.BatchApply(lambda frame: self._torso(self.torso_input(frame)))(
+    features = snt.BatchApply(lambda frame: self._features(self.torso_input(frame)))(
         env_outputs.observation['frame'])
     core_inputs = snt.BatchApply(self._core_input)(
         features, last_actions, env_outputs.reward, env_outputs.observation)
@@ -117,6 +129,21 @@ class Agent(snt.Module):
     if self._instruction_encoder is not None:
       parts.append(self._instruction_encoder(observation['instruction']))
     return tf.concat(parts, axis=1)
+
+  def _features(self, frames):
+    """The torso's output, float32, computed in `torso_dtype`: in bfloat16, the frames and the
+    torso's float32 weights are cast as they are read (oneDNN's bfloat16 convolutions), so the
+    optimiser and the checkpoints keep float32. The first call makes the weights, in float32."""
+    if self._torso_dtype == tf.float32 or not self._torso_built:
+      self._torso_built = True
+      return self._torso(frames)
+    # snt.custom_variable_getter does this but flattens every attribute it reads with dm-tree,
+    # which prints a warning about Sonnet's own set-valued attributes; the function under it
+    # (Sonnet 2.0.2, pinned) takes a getter for each attribute as it is.
+    getter = lambda x: tf.cast(x, self._torso_dtype) if isinstance(x, tf.Variable) else x
+    members = list(self._torso.submodules) + [self._torso]
+    with _CUSTOM_GETTER_LOCK, snt_custom_getter._custom_getter(getter, instances=members):  # pylint: disable=protected-access
+      return tf.cast(self._torso(tf.cast(frames, self._torso_dtype)), tf.float32)
 
   def torso_input(self, frame):
     """uint8 frames as the torso reads them: in [0, 1] as the original, or [-0.5, 0.5] (centred)."""

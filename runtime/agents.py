@@ -16,7 +16,8 @@ def make_agent(config, env_spec):
       use_instruction=env_spec.has_instruction, he_init=config.he_init,
       center_frames=config.center_frames,
       popart_tasks=len(levels_lib.tasks(config)) if config.popart else 0,
-      popart_scale_bounds=(config.popart_scale_min, config.popart_scale_max))
+      popart_scale_bounds=(config.popart_scale_min, config.popart_scale_max),
+      torso_dtype=config.torso_dtype)
 
 
 def build_agent(config, env_spec):

@@ -123,6 +123,9 @@ class Config(popart.Settings):
       False, "The torso reads frames scaled to [-0.5, 0.5] instead of the original's [0, 1]: a "
       'uniform background then adds little to each filter\'s response, and first-layer filters do '
       'not all die at once (Atari: learns Pong far faster).', run=True)
+  torso_dtype: str = setting('float32', "The torso's arithmetic: float32 (the paper's), or bfloat16 "
+                             'on float32 weights, faster on CPUs with AMX (docs/performance.md).',
+                             choices=networks.TORSO_DTYPES, run=True)
   gradient_clip_norm: float = setting(0., 'Global gradient norm clipping; 0: none (the original).',
                                       check=NON_NEGATIVE)
   learner_replicas: int = setting(

@@ -364,3 +364,45 @@ def test_deep_torso_graph_makes_grappler_log_no_error():
     pytest.skip('this TensorFlow build does not fuse the residual addition (no oneDNN remapper): '
                 'the error the test guards against cannot appear')
   assert 'remapper failed' not in project, project
+
+
+def test_a_bfloat16_torso_keeps_float32_weights_and_gives_nearly_the_float32_outputs():
+  rng = np.random.default_rng(0)
+  agents = {dtype: make_agent('deep', DMLAB, True, False, seed=3) for dtype in ('float32',)}
+  tf.random.set_seed(3)
+  agents['bfloat16'] = networks.build_agent('deep', DMLAB['num_actions'], True, False,
+                                            torso_dtype='bfloat16')
+  networks.initialize(agents['bfloat16'], DMLAB['frame_shape'])
+  for a, b in zip(agents['float32'].variables, agents['bfloat16'].variables):
+    np.testing.assert_array_equal(a.numpy(), b.numpy())  # Same seed: same float32 weights.
+  assert {v.dtype for v in agents['bfloat16'].variables} == {tf.float32}
+  last_action, env_output = random_inputs(rng, [5, 3], DMLAB, False)
+  state = random_state(agents['float32'], rng, 3)
+  outputs, gradients = {}, {}
+  for dtype, agent in agents.items():
+    with tf.GradientTape() as tape:
+      output, _ = agent.unroll(last_action, env_output, state)
+      loss = tf.reduce_sum(output.policy_logits ** 2) + tf.reduce_sum(output.baseline ** 2)
+    outputs[dtype] = output
+    gradients[dtype] = tape.gradient(loss, agent.trainable_variables)
+  for a, b in zip(outputs['float32'], outputs['bfloat16']):
+    assert a.dtype == b.dtype
+    if a.dtype.is_floating:  # bfloat16 keeps 8 bits of mantissa: agreement to about 1%.
+      np.testing.assert_allclose(b, a, rtol=.05, atol=.02 * float(tf.reduce_max(tf.abs(a))))
+  assert np.any(outputs['float32'].policy_logits != outputs['bfloat16'].policy_logits)  # It ran.
+  assert all(g is not None and g.dtype == tf.float32 for g in gradients['bfloat16'])
+  cosine = [float(tf.reduce_sum(a * b) / (tf.norm(a) * tf.norm(b) + 1e-12))
+            for a, b in zip(gradients['float32'], gradients['bfloat16'])]
+  assert min(cosine) > .95, cosine
+
+
+def test_a_bfloat16_torso_in_tf_function_matches_eager():
+  tf.random.set_seed(0)
+  agent = networks.build_agent('shallow', ATARI['num_actions'], False, False, torso_dtype='bfloat16')
+  networks.initialize(agent, ATARI['frame_shape'])
+  last_action, env_output = random_inputs(np.random.default_rng(1), [4], ATARI, False)
+  eager, _ = agent.step(last_action, env_output, ())
+  traced, _ = tf.function(agent.step)(last_action, env_output, ())
+  np.testing.assert_allclose(traced.policy_logits, eager.policy_logits, rtol=1e-2, atol=1e-2)
+  with pytest.raises(ValueError, match="torso_dtype must be one of .*got 'float16'"):
+    networks.build_agent('shallow', 6, False, False, torso_dtype='float16')
