@@ -42,12 +42,11 @@ class Agent(snt.Module):
     if torso_dtype not in TORSO_DTYPES:
       raise ValueError(f'torso_dtype must be one of {TORSO_DTYPES}, got {torso_dtype!r}')
     self._torso_dtype = tf.as_dtype(torso_dtype)
-    self._torso_built = False
     self._num_actions = num_actions
     self._value_shape = (popart_tasks,) if popart_tasks > 1 else ()
     self._frame_offset = .5 if center_frames else 0.
     self._use_instruction = use_instruction
-    self._torso = torso
+    self._torso = snt.allow_empty_variables(torso)  # No variables before the first call: ().
     self._instruction_encoder = (
         instruction_lib.InstructionEncoder() if use_instruction else None)
     self._core = snt.LSTM(CORE_SIZE, name='core') if use_lstm else None
@@ -134,8 +133,7 @@ class Agent(snt.Module):
     """The torso's output, float32, computed in `torso_dtype`: in bfloat16, the frames and the
     torso's float32 weights are cast as they are read (oneDNN's bfloat16 convolutions), so the
     optimiser and the checkpoints keep float32. The first call makes the weights, in float32."""
-    if self._torso_dtype == tf.float32 or not self._torso_built:
-      self._torso_built = True
+    if self._torso_dtype == tf.float32 or not self._torso.variables:
       return self._torso(frames)
     # snt.custom_variable_getter does this but flattens every attribute it reads with dm-tree,
     # which prints a warning about Sonnet's own set-valued attributes; the function under it

@@ -19,10 +19,11 @@ ATARI = dict(frame_shape=(84, 84, 4), num_actions=6)
 WORDS = ['pick', 'the', 'red', 'balloon', 'go', 'to', 'blue', 'room']
 
 
-def make_agent(network, spec, use_lstm, use_instruction, seed=0):
+def make_agent(network, spec, use_lstm, use_instruction, seed=0, torso_dtype='float32'):
   tf.random.set_seed(seed)
   agent = networks.build_agent(network=network, num_actions=spec['num_actions'],
-                               use_lstm=use_lstm, use_instruction=use_instruction)
+                               use_lstm=use_lstm, use_instruction=use_instruction,
+                               torso_dtype=torso_dtype)
   networks.initialize(agent, spec['frame_shape'])
   return agent
 
@@ -324,20 +325,12 @@ def test_residual_block_is_skip_plus_two_convolutions():
 GRAPPLER_SCRIPT = '''
 import sys
 import tensorflow as tf
+from benchmarks import learner_step
 from networks import torsos
 
-class FusableBlock(torsos.ResidualBlock):
-  """The block as first written: conv with bias, then the skip addition."""
-
-  def __call__(self, x):
-    self._initialize(x)
-    return x + tf.nn.bias_add(self._conv2(tf.nn.relu(self._conv1(tf.nn.relu(x)))), self._conv2_b)
-
-for name in ('fusable', 'project'):
-  if name == 'fusable':
-    torsos.ResidualBlock, project_block = FusableBlock, torsos.ResidualBlock
-  else:
-    torsos.ResidualBlock = project_block
+project_call = torsos.ResidualBlock.__call__
+for name, call in (('fusable', learner_step.fused_skip_call), ('project', project_call)):
+  torsos.ResidualBlock.__call__ = call
   torso = torsos.DeepTorso()
 
   @tf.function
@@ -368,11 +361,8 @@ def test_deep_torso_graph_makes_grappler_log_no_error():
 
 def test_a_bfloat16_torso_keeps_float32_weights_and_gives_nearly_the_float32_outputs():
   rng = np.random.default_rng(0)
-  agents = {dtype: make_agent('deep', DMLAB, True, False, seed=3) for dtype in ('float32',)}
-  tf.random.set_seed(3)
-  agents['bfloat16'] = networks.build_agent('deep', DMLAB['num_actions'], True, False,
-                                            torso_dtype='bfloat16')
-  networks.initialize(agents['bfloat16'], DMLAB['frame_shape'])
+  agents = {dtype: make_agent('deep', DMLAB, True, False, seed=3, torso_dtype=dtype)
+            for dtype in ('float32', 'bfloat16')}
   for a, b in zip(agents['float32'].variables, agents['bfloat16'].variables):
     np.testing.assert_array_equal(a.numpy(), b.numpy())  # Same seed: same float32 weights.
   assert {v.dtype for v in agents['bfloat16'].variables} == {tf.float32}
